@@ -1,0 +1,34 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install run test bench worker beat clean
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_defaults
+	$(BIN)/python manage.py create_demo_user
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	@$(BIN)/python -m credits_platform.service_check postgres redis
+	$(BIN)/pytest
+
+worker: install
+	$(BIN)/celery -A credits_platform worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A credits_platform beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache

@@ -1,0 +1,58 @@
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from credits_platform.testing.factories import PricingRuleFactory, UserFactory
+from pricing.models import Package
+from wallets.models import Wallet
+from wallets.services import credits_adjust
+
+
+@pytest.fixture
+def make_user(db):
+    def make(balance: int | None = None, **kwargs):
+        """A user with a wallet; `balance` (if given) is reached by an adjustment from the default grant."""
+        user = UserFactory(**kwargs)
+        if balance is not None:
+            current = Wallet.objects.get(pk=user.pk).current_balance
+            if balance != current:
+                credits_adjust(user_id=user.pk, amount=balance - current, reason="test setup")
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def wallet(user):
+    return Wallet.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def rule(db):
+    return PricingRuleFactory(action_type="test_action", credits_per_action=20, free_allowance_per_month=0)
+
+
+@pytest.fixture
+def default_package(db):
+    return Package.objects.get(is_default=True)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def anon():
+    return APIClient()

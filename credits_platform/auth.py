@@ -1,0 +1,48 @@
+"""Registration. Tokens come from simplejwt's own views (see urls)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .serializers import StrictSerializer
+
+User = get_user_model()
+
+
+class RegisterSerializer(StrictSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
+
+    def validate_username(self, value):
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.", code="username_taken")
+        return value
+
+    def validate(self, attrs):
+        validate_password(attrs["password"], User(username=attrs["username"], email=attrs["email"]))
+        return attrs
+
+
+class RegisteredUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class RegisterView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredUserSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():  # the user and its wallet (created by a signal) or neither
+            user = User.objects.create_user(**serializer.validated_data)
+        return Response(RegisteredUserSerializer(user).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,66 @@
+"""One domain exception type and the one handler that turns every error into {detail, code}."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """An expected failure the API reports as-is. Subclasses set status_code, code, detail."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    detail = "Invalid request."
+
+    def __init__(self, detail: str | None = None, *, extra: dict | None = None, headers: dict | None = None):
+        self.detail = detail or self.detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+def _flatten_validation(detail) -> str:
+    """The first human-readable message of a nested ValidationError detail."""
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            message = _flatten_validation(value)
+            return message if field == "non_field_errors" else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return _flatten_validation(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.detail, "code": exc.code, **exc.extra}
+        return Response(body, status=exc.status_code, headers=exc.headers)
+
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view"))
+        return Response(
+            {"detail": "Internal server error.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, drf_exceptions.ValidationError):
+        response.data = {"detail": _flatten_validation(exc.detail), "code": "invalid", "errors": exc.detail}
+    elif isinstance(exc, drf_exceptions.APIException):
+        codes = exc.get_codes()
+        response.data = {
+            "detail": str(exc.detail),
+            "code": codes if isinstance(codes, str) else exc.default_code,
+        }
+    return response

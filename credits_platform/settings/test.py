@@ -1,0 +1,18 @@
+"""The test profile: always PostgreSQL (never SQLite), fast hashing, eager Celery."""
+
+import os
+
+import dj_database_url
+
+from .base import *  # noqa: F401,F403
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/credits"),
+        conn_max_age=0,
+    )
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

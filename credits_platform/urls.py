@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from .auth import RegisterView
+from .health import health
+from .routing import route
+
+api_v1 = [
+    route("health", health, "health"),
+    route("auth/register", RegisterView.as_view(), "auth-register"),
+    route("auth/token", TokenObtainPairView.as_view(), "auth-token"),
+    route("auth/token/refresh", TokenRefreshView.as_view(), "auth-token-refresh"),
+    route("schema", SpectacularAPIView.as_view(), "schema"),
+    route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
+    path("api/credits/", include("wallets.urls")),
+    path("api/credits/", include("transactions.urls")),
+    path("api/credits/", include("pricing.urls")),
+    path("profile/", include("instagram.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+]
+
+handler404 = "credits_platform.errors.not_found"
+handler500 = "credits_platform.errors.server_error"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InstagramConfig(AppConfig):
+    name = "instagram"
+    verbose_name = "Instagram"

@@ -1,0 +1,41 @@
+"""The default catalogue: loaded by a data migration and by `manage.py load_defaults`."""
+
+PACKAGES = [
+    # name, monthly_credits, rollover_cap, is_default
+    ("Free", 50, 0, True),
+    ("Starter", 100, 0, False),
+    ("Professional", 100, 50, False),
+    ("Business", 500, 250, False),
+    ("Enterprise", 2000, 1000, False),
+]
+
+RULES = [
+    # action_type, credits, free per month, access window hours (None = forever), description, tiers
+    ("influencer_unlock", 25, 2, None, "Unlock an influencer profile", [(5, 10), (10, 20)]),
+    ("detailed_analytics", 15, 5, 24, "Detailed analytics of a profile", [(5, 10), (10, 15)]),
+    ("ai_insights", 20, 0, 24, "AI insights computed from a profile and its posts", [(5, 10)]),
+    ("profile_posts", 10, 0, 24, "Recent posts of a profile with their metrics", [(10, 10)]),
+]
+
+
+def load(Package, PricingRule, BulkTier) -> None:
+    """Create what is missing; never overwrite what staff have changed."""
+    for name, monthly, cap, is_default in PACKAGES:
+        Package.objects.get_or_create(
+            name=name,
+            defaults={"monthly_credits": monthly, "rollover_cap": cap, "is_default": is_default},
+        )
+    for action, credits, free, window, description, tiers in RULES:
+        rule, created = PricingRule.objects.get_or_create(
+            action_type=action,
+            defaults={
+                "credits_per_action": credits,
+                "free_allowance_per_month": free,
+                "access_window_hours": window,
+                "description": description,
+            },
+        )
+        if created:
+            BulkTier.objects.bulk_create(
+                BulkTier(rule=rule, min_quantity=q, discount_percent=d) for q, d in tiers
+            )

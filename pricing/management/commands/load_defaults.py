@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from pricing import defaults
+from pricing.models import BulkTier, Package, PricingRule
+
+
+class Command(BaseCommand):
+    help = "Create the default packages and pricing rules that are missing (never overwrites edits)."
+
+    def handle(self, *args, **options):
+        defaults.load(Package, PricingRule, BulkTier)
+        self.stdout.write(f"{Package.objects.count()} packages, {PricingRule.objects.count()} pricing rules.")

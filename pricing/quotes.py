@@ -1,0 +1,49 @@
+"""The price of an action: free units first, then the bulk discount, rounded up to whole credits."""
+
+from dataclasses import dataclass
+
+from .models import PricingRule
+
+
+@dataclass(frozen=True)
+class Quote:
+    action_type: str
+    quantity: int
+    unit_price: int
+    free_units: int
+    billable_units: int
+    subtotal: int
+    discount_percent: int
+    discount_credits: int
+    total_credits: int
+
+
+def discount_for(tiers, billable_units: int) -> int:
+    """The discount of the highest tier whose min_quantity the billable units reach."""
+    best = 0
+    best_min = 0
+    for tier in tiers:
+        if tier.min_quantity <= billable_units and tier.min_quantity >= best_min:
+            best, best_min = tier.discount_percent, tier.min_quantity
+    return best
+
+
+def quote(rule: PricingRule, *, quantity: int, free_remaining: int = 0, tiers=None) -> Quote:
+    """Price `quantity` units of `rule`; `tiers` may be passed to avoid a query (prefetched)."""
+    free_units = max(0, min(quantity, free_remaining))
+    billable = quantity - free_units
+    subtotal = rule.credits_per_action * billable
+    discount = discount_for(rule.bulk_tiers.all() if tiers is None else tiers, billable)
+    # Integer ceiling of subtotal * (100 - discount) / 100: the customer never pays a fraction.
+    total = -(-subtotal * (100 - discount) // 100)
+    return Quote(
+        action_type=rule.action_type,
+        quantity=quantity,
+        unit_price=rule.credits_per_action,
+        free_units=free_units,
+        billable_units=billable,
+        subtotal=subtotal,
+        discount_percent=discount,
+        discount_credits=subtotal - total,
+        total_credits=total,
+    )

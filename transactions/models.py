@@ -1,0 +1,75 @@
+"""The immutable ledger: one row per balance change (and per free use)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TransactionType(models.TextChoices):
+    SPEND = "spend", "Spend"
+    FREE_USE = "free_use", "Free use"
+    MONTHLY_GRANT = "monthly_grant", "Monthly grant"
+    EXPIRY = "expiry", "Expiry"
+    TOP_UP = "top_up", "Top-up"
+    REFUND = "refund", "Refund"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Ledger entries are immutable.")
+
+    def delete(self):
+        raise TypeError("Ledger entries are immutable.")
+
+
+class LedgerEntry(models.Model):
+    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="ledger")
+    transaction_type = models.CharField(max_length=16, choices=TransactionType.choices)
+    amount = models.PositiveIntegerField(help_text="Credits moved, always >= 0; the type says the direction.")
+    delta = models.IntegerField(help_text="Signed change of the balance; the ledger sum equals the balance.")
+    balance_after = models.IntegerField()
+    action_type = models.SlugField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    reference = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_idempotency_key_unique_per_wallet",
+            ),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(
+                condition=Q(delta=models.F("amount")) | Q(delta=-models.F("amount")),
+                name="ledger_delta_matches_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "-created_at"], name="ledger_wallet_created_idx"),
+            models.Index(fields=["wallet", "transaction_type", "-created_at"], name="ledger_wallet_type_idx"),
+            models.Index(fields=["wallet", "action_type", "-created_at"], name="ledger_wallet_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_type} {self.delta:+d} (wallet {self.wallet_id})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Ledger entries are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Ledger entries are immutable.")
