@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from credits_platform.testing.clients import client_for
 from credits_platform.testing.factories import PricingRuleFactory, UserFactory
 from pricing.models import Package
 from wallets.models import Wallet
@@ -42,15 +42,14 @@ def default_package(db):
     return Package.objects.get(is_default=True)
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 @pytest.fixture
 def api(user):
     return client_for(user)
+
+
+@pytest.fixture
+def staff_api(make_user):
+    return client_for(make_user(is_staff=True))
 
 
 @pytest.fixture
