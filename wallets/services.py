@@ -95,7 +95,7 @@ def _catch_up(wallet: Wallet) -> None:
     roll_over_locked_wallet(wallet, period_of())
 
 
-def _active_rule(action_type: str) -> PricingRule:
+def active_rule(action_type: str) -> PricingRule:
     rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
     if rule is None:
         raise UnknownAction(action_type)
@@ -176,7 +176,7 @@ def credits_reserve(
             return existing
     if wallet.is_locked:
         raise WalletLocked()
-    rule = _active_rule(action_type)
+    rule = active_rule(action_type)
     _catch_up(wallet)
 
     period = period_of()

@@ -1,0 +1,34 @@
+"""Paid access to Instagram resources: the gate's AccessPolicy, backed by `Access` rows."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from pricing.models import PricingRule
+
+from .models import Access
+
+
+class InstagramAccess:
+    def is_current(self, *, wallet_id: int, action_type: str, reference: str) -> bool:
+        now = timezone.now()
+        return Access.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            wallet_id=wallet_id,
+            action_type=action_type,
+            username=reference,
+        ).exists()
+
+    def grant(self, *, wallet_id: int, action_type: str, reference: str) -> None:
+        """Record (or renew) the access for the rule's window; called inside the capture transaction."""
+        now = timezone.now()
+        window = PricingRule.objects.get(action_type=action_type).access_window  # None: forever
+        expires_at = None if window is None else now + window
+        Access.objects.update_or_create(
+            wallet_id=wallet_id,
+            action_type=action_type,
+            username=reference,
+            defaults={"expires_at": expires_at, "renewed_at": now},
+        )
+
+
+instagram_access = InstagramAccess()
