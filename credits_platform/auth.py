@@ -7,7 +7,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .serializers import StrictSerializer
 
@@ -35,7 +37,12 @@ class RegisteredUserSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class RegisterView(APIView):
+class AuthThrottled:
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterView(AuthThrottled, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -46,3 +53,11 @@ class RegisterView(APIView):
         with transaction.atomic():  # the user and its wallet (created by a signal) or neither
             user = User.objects.create_user(**serializer.validated_data)
         return Response(RegisteredUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(AuthThrottled, TokenObtainPairView):
+    pass
+
+
+class TokenRefresh(AuthThrottled, TokenRefreshView):
+    pass

@@ -1,17 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .auth import RegisterView
+from .auth import RegisterView, TokenRefresh, TokenView
 from .health import health
 from .routing import route
 
 api_v1 = [
     route("health", health, "health"),
     route("auth/register", RegisterView.as_view(), "auth-register"),
-    route("auth/token", TokenObtainPairView.as_view(), "auth-token"),
-    route("auth/token/refresh", TokenRefreshView.as_view(), "auth-token-refresh"),
+    route("auth/token", TokenView.as_view(), "auth-token"),
+    route("auth/token/refresh", TokenRefresh.as_view(), "auth-token-refresh"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
     path("api/credits/", include("wallets.urls")),

@@ -117,6 +117,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "credits_platform.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Scoped throttles (counters in the default cache: Redis when REDIS_URL is set).
+    "DEFAULT_THROTTLE_RATES": {
+        "gated": os.environ.get("THROTTLE_GATED", "120/min"),
+        "auth": os.environ.get("THROTTLE_AUTH", "20/min"),
+    },
 }
 
 SIMPLE_JWT = {
