@@ -3,9 +3,19 @@ from rest_framework.test import APIClient
 
 from credits_platform.testing.clients import client_for
 from credits_platform.testing.factories import PricingRuleFactory, UserFactory
-from pricing.models import Package
+from pricing import defaults
+from pricing.models import BulkTier, Package, PricingRule
 from wallets.models import Wallet
 from wallets.services import credits_adjust
+
+
+@pytest.fixture(autouse=True)
+def default_catalogue(request):
+    """Transactional tests flush the database, data-migrated defaults included: put them back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        defaults.load(Package, PricingRule, BulkTier)
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Real HTTP, real threads, real PostgreSQL: concurrent gated requests never overdraw or double-charge."""
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from django.db.models import Sum
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from transactions.models import LedgerEntry
+from wallets.models import Hold, HoldStatus, Wallet
+from wallets.verification import ledger_problems
+
+from .gate_fixtures import provider  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def bearer(user) -> dict:
+    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+def test_thirty_concurrent_requests_over_ten_resources(live_server, make_user, provider):
+    provider.delay = 0.05
+    user = make_user(balance=100)
+    # Ten paid resources worth 150 credits (5 x 20 + 5 x 10) against a wallet of 100.
+    resources = [f"/api/v1/profile/sleepy_ai{i}/ai-insights" for i in range(5)]
+    resources += [f"/api/v1/profile/sleepy_posts{i}/posts" for i in range(5)]
+    requests = [path for path in resources for _ in range(3)]
+    headers = bearer(user)
+    barrier = threading.Barrier(len(requests))
+
+    def call(path):
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            barrier.wait(timeout=30)
+            response = client.get(path, headers=headers)
+            return path, response.status_code, response.headers.get("X-Credits-Charged"), response.json()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        results = list(pool.map(call, requests))
+
+    statuses = Counter(status for _, status, _, _ in results)
+    assert set(statuses) <= {200, 402}, results
+    charged_by_header = sum(int(charged) for _, status, charged, _ in results if status == 200)
+    wallet = Wallet.objects.get(pk=user.pk)
+    spent = LedgerEntry.objects.filter(wallet=wallet, transaction_type="spend")
+
+    assert wallet.current_balance >= 0
+    assert charged_by_header == 100 - wallet.current_balance == spent.aggregate(s=Sum("amount"))["s"]
+    per_resource = Counter((e.action_type, e.reference) for e in spent)
+    assert all(count == 1 for count in per_resource.values()), per_resource
+    assert wallet.reserved == 0
+    assert not Hold.objects.filter(status=HoldStatus.HELD).exists()
+    assert ledger_problems() == []
+    # Every resource that was served was paid (or free) exactly once, and 402s only once money ran out.
+    served = {path for path, status, _, _ in results if status == 200}
+    assert statuses[402] > 0  # 150 credits of demand cannot all be met by 100
+    assert wallet.current_balance < 20  # ... and refusals only came once the money ran short
+    assert len(served) >= 5
+
+
+def test_the_wallet_lock_is_not_held_during_the_provider_call(live_server, make_user, provider):
+    provider.delay = 1.5
+    user = make_user(balance=100)
+    headers = bearer(user)
+    timings = {}
+
+    def call(name, path, wait=0.0):
+        time.sleep(wait)
+        started = time.monotonic()
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            response = client.get(path, headers=headers)
+        timings[name] = (started, time.monotonic(), response.status_code, response.text[:200])
+
+    slow = threading.Thread(target=call, args=("slow", "/api/v1/profile/sleepy_slow/posts"))
+    fast = threading.Thread(target=call, args=("fast", "/api/v1/profile/quick_one/posts", 0.4))
+    slow.start(), fast.start()
+    slow.join(), fast.join()
+
+    assert timings["slow"][2] == timings["fast"][2] == 200, timings
+    # The second request on the same wallet finished while the first was still inside the provider.
+    assert timings["fast"][1] < timings["slow"][1] - 0.5
+    assert timings["fast"][1] - timings["fast"][0] < 1.0
+    assert Wallet.objects.get(pk=user.pk).current_balance == 80

@@ -1,0 +1,141 @@
+"""The four premium views. Each is gated: it asks first (permission), then pays only on success."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from credits_platform.pagination import PageNumberPagination
+from wallets.gate import HasCreditsFor, charges_credits
+
+from . import analytics, insights
+from .access import instagram_access
+from .exceptions import InvalidUsername, ProfileNotFoundError, UpstreamFailed, UpstreamTimedOut
+from .providers import get_provider
+from .providers.base import ProfileNotFound, UpstreamError, UpstreamTimeout
+from .usernames import is_valid_username, normalize_username
+
+
+def username_reference(request, username: str, **kwargs) -> str:
+    """The resource a gated view charges for: the (validated) Instagram username."""
+    name = normalize_username(username)
+    if not is_valid_username(name):
+        raise InvalidUsername()
+    return name
+
+
+def fetch(call):
+    """Run a provider call, turning its failures into API errors (the gate then releases the hold)."""
+    try:
+        return call(get_provider())
+    except ProfileNotFound:
+        raise ProfileNotFoundError() from None
+    except UpstreamTimeout:
+        raise UpstreamTimedOut() from None
+    except UpstreamError:
+        raise UpstreamFailed() from None
+
+
+GATE_ERRORS = {
+    400: OpenApiResponse(description="Invalid username (`invalid_username`)."),
+    402: OpenApiResponse(
+        description="`insufficient_credits` (with X-Credits-Required/Available/Needed headers), "
+        "`wallet_locked` or `wallet_not_found`."
+    ),
+    404: OpenApiResponse(description="Unknown profile (`profile_not_found`)."),
+    502: OpenApiResponse(description="Provider failure (`upstream_error`); nothing charged."),
+    504: OpenApiResponse(description="Provider timeout (`upstream_timeout`); nothing charged."),
+}
+CHARGE_HEADERS = [
+    OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Retry-safe key."),
+]
+
+
+class GatedView(APIView):
+    permission_classes = [IsAuthenticated, HasCreditsFor]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "gated"
+    credit_access = instagram_access
+    credit_action: str = ""
+
+    @staticmethod
+    def credit_reference(request, username: str, **kwargs) -> str:
+        return username_reference(request, username)
+
+
+class ProfileView(GatedView):
+    credit_action = "influencer_unlock"
+
+    @extend_schema(
+        summary="Unlock an influencer profile (25 credits, free to repeat forever)",
+        parameters=CHARGE_HEADERS,
+        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        tags=["instagram"],
+    )
+    @charges_credits("influencer_unlock", reference=username_reference, access=instagram_access)
+    def get(self, request, username):
+        profile = fetch(lambda provider: provider.get_profile(username_reference(request, username)))
+        return Response(profile.to_dict())
+
+
+class AnalyticsView(GatedView):
+    credit_action = "detailed_analytics"
+
+    @extend_schema(
+        summary="Detailed analytics of a profile (15 credits)",
+        parameters=CHARGE_HEADERS,
+        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        tags=["instagram"],
+    )
+    @charges_credits("detailed_analytics", reference=username_reference, access=instagram_access)
+    def get(self, request, username):
+        name = username_reference(request, username)
+        profile = fetch(lambda provider: provider.get_profile(name))
+        posts = fetch(lambda provider: provider.get_posts(name))
+        return Response({"username": profile.username, **analytics.profile_analytics(profile, posts)})
+
+
+class InsightsView(GatedView):
+    credit_action = "ai_insights"
+
+    @extend_schema(
+        summary="AI insights computed from the profile and its posts (20 credits)",
+        parameters=CHARGE_HEADERS,
+        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        tags=["instagram"],
+    )
+    @charges_credits("ai_insights", reference=username_reference, access=instagram_access)
+    def get(self, request, username):
+        name = username_reference(request, username)
+        profile = fetch(lambda provider: provider.get_profile(name))
+        posts = fetch(lambda provider: provider.get_posts(name))
+        return Response({"username": profile.username, **insights.ai_insights(profile, posts)})
+
+
+class PostsPagination(PageNumberPagination):
+    page_size = 12
+    max_page_size = 50
+
+
+class PostsView(GatedView):
+    credit_action = "profile_posts"
+
+    @extend_schema(
+        summary="Recent posts with their metrics, paginated (10 credits)",
+        parameters=[
+            *CHARGE_HEADERS,
+            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY),
+            OpenApiParameter("page_size", OpenApiTypes.INT, OpenApiParameter.QUERY),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        tags=["instagram"],
+    )
+    @charges_credits("profile_posts", reference=username_reference, access=instagram_access)
+    def get(self, request, username):
+        name = username_reference(request, username)
+        posts = fetch(lambda provider: provider.get_posts(name))
+        paginator = PostsPagination()
+        page = paginator.paginate_queryset([post.to_dict() for post in posts], request, view=self)
+        return paginator.get_paginated_response(page)
