@@ -17,6 +17,19 @@ RULES = [
     ("profile_posts", 10, 0, 24, "Recent posts of a profile with their metrics", [(10, 10)]),
 ]
 
+TOP_UP_TIERS = [
+    # min_credits, cents per credit
+    (10, 10),
+    (500, 9),
+    (2000, 8),
+    (10000, 7),
+]
+
+
+def load_top_up_tiers(TopUpTier) -> None:
+    if not TopUpTier.objects.exists():
+        TopUpTier.objects.bulk_create(TopUpTier(min_credits=m, unit_price_cents=c) for m, c in TOP_UP_TIERS)
+
 
 def load(Package, PricingRule, BulkTier) -> None:
     """Create what is missing; never overwrite what staff have changed."""

@@ -67,3 +67,21 @@ class BulkTier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.action_type}: {self.discount_percent}% from {self.min_quantity}"
+
+
+class TopUpTier(models.Model):
+    """Price per credit for purchases of at least `min_credits` (the highest tier reached applies)."""
+
+    min_credits = models.PositiveIntegerField(unique=True, validators=[MinValueValidator(1)])
+    unit_price_cents = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    currency = models.CharField(max_length=3, default="usd")
+
+    class Meta:
+        ordering = ["min_credits"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price_cents__gte=1), name="topup_price_positive"),
+            models.CheckConstraint(condition=Q(min_credits__gte=1), name="topup_min_credits_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"from {self.min_credits} credits: {self.unit_price_cents} {self.currency}/credit"

@@ -47,3 +47,37 @@ def quote(rule: PricingRule, *, quantity: int, free_remaining: int = 0, tiers=No
         discount_credits=subtotal - total,
         total_credits=total,
     )
+
+
+# Purchase limits: the smallest top-up the lowest tier allows, the largest one we sell at once.
+TOP_UP_MAX_CREDITS = 100_000
+
+
+class TopUpOutOfRange(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TopUpQuote:
+    credits: int
+    unit_price: int  # cents per credit
+    total: int  # cents
+    currency: str
+    tier: int  # min_credits of the tier that applied
+
+
+def quote_top_up(credits: int) -> TopUpQuote:
+    from .models import TopUpTier
+
+    tiers = list(TopUpTier.objects.order_by("min_credits"))
+    minimum = tiers[0].min_credits if tiers else 1
+    if not tiers or not minimum <= credits <= TOP_UP_MAX_CREDITS:
+        raise TopUpOutOfRange(f"A top-up is between {minimum} and {TOP_UP_MAX_CREDITS} credits.")
+    tier = [t for t in tiers if t.min_credits <= credits][-1]
+    return TopUpQuote(
+        credits=credits,
+        unit_price=tier.unit_price_cents,
+        total=credits * tier.unit_price_cents,
+        currency=tier.currency,
+        tier=tier.min_credits,
+    )

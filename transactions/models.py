@@ -73,3 +73,35 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are immutable.")
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class TopUp(models.Model):
+    """A purchase of credits. Completing it credits the purchased bucket once (see payments)."""
+
+    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="top_ups")
+    credits = models.PositiveIntegerField()
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=16, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
+    provider = models.CharField(max_length=32, default="stripe")
+    provider_reference = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    ledger_entry = models.ForeignKey(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    refunded_credits = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["wallet", "-created_at"], name="topup_wallet_created_idx")]
+
+    def __str__(self) -> str:
+        return f"top-up {self.pk}: {self.credits} credits ({self.status})"

@@ -1,1 +1,11 @@
-urlpatterns = []
+from credits_platform.routing import route
+
+from . import views
+
+urlpatterns = [
+    route("transactions", views.TransactionListView.as_view(), "transactions"),
+    route("transactions/search", views.TransactionSearchView.as_view(), "transactions-search"),
+    route("usage/monthly", views.MonthlyUsageView.as_view(), "usage-monthly"),
+    route("analytics/spending", views.SpendingAnalyticsView.as_view(), "analytics-spending"),
+    route("top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
+]

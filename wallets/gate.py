@@ -16,13 +16,10 @@ from typing import Callable, Protocol
 from django.db import transaction
 from rest_framework.permissions import BasePermission
 
-from pricing.quotes import quote
-
 from .exceptions import InsufficientCredits, WalletLocked
 from .locking import lock_wallet
-from .models import AllowanceUsage, Hold, HoldStatus
-from .periods import period_of
-from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
+from .models import Hold, HoldStatus
+from .services import credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")
 
@@ -147,17 +144,14 @@ class HasCreditsFor(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
-        action_type = view.credit_action
+        from .selectors import can_perform  # selectors import services, which import this module's peers
+
         resource = view.credit_reference(request, **view.kwargs)
         wallet = wallet_refresh(user_id=request.user.pk)
-        if view.credit_access.is_current(wallet_id=wallet.pk, action_type=action_type, reference=resource):
-            return True
+        paid = view.credit_access.is_current(wallet_id=wallet.pk, action_type=view.credit_action, reference=resource)
+        decision = can_perform(user_id=wallet.pk, action_type=view.credit_action, already_paid=paid)
         if wallet.is_locked:
             raise WalletLocked()
-        rule = active_rule(action_type)
-        usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()
-        free_left = rule.free_allowance_per_month - (usage.used + usage.reserved if usage else 0)
-        price = quote(rule, quantity=1, free_remaining=free_left)
-        if price.total_credits > wallet.available:
-            raise InsufficientCredits(required=price.total_credits, available=wallet.available)
+        if decision.reason == "insufficient_credits":
+            raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

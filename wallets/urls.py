@@ -1,1 +1,13 @@
-urlpatterns = []
+from credits_platform.routing import route
+
+from . import views
+
+urlpatterns = [
+    route("balance", views.BalanceView.as_view(), "balance"),
+    route("wallet/summary", views.WalletSummaryView.as_view(), "wallet-summary"),
+    route("wallet/create", views.WalletCreateView.as_view(), "wallet-create"),
+    route("dashboard", views.DashboardView.as_view(), "dashboard"),
+    route(r"can-perform/(?P<action_type>[^/]+)", views.CanPerformView.as_view(), "can-perform"),
+    route("allowances", views.AllowancesView.as_view(), "allowances"),
+    route("system/stats", views.SystemStatsView.as_view(), "system-stats"),
+]

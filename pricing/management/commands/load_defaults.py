@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from pricing import defaults
-from pricing.models import BulkTier, Package, PricingRule
+from pricing.models import BulkTier, Package, PricingRule, TopUpTier
 
 
 class Command(BaseCommand):
@@ -9,4 +9,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         defaults.load(Package, PricingRule, BulkTier)
+        defaults.load_top_up_tiers(TopUpTier)
         self.stdout.write(f"{Package.objects.count()} packages, {PricingRule.objects.count()} pricing rules.")

@@ -1,0 +1,92 @@
+"""Read-only ledger APIs, always scoped to the requesting user's wallet."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from credits_platform.exceptions import DomainError
+from wallets.periods import parse_period, period_of
+
+from . import selectors
+from .filters import LedgerFilter
+from .serializers import (
+    LedgerEntrySerializer,
+    MonthlyUsageSerializer,
+    MonthsQuerySerializer,
+    PeriodQuerySerializer,
+    SearchQuerySerializer,
+    SpendingAnalyticsSerializer,
+    TopUpSerializer,
+)
+
+
+class InvalidPeriod(DomainError):
+    code = "invalid_period"
+    detail = "period must be a month written YYYY-MM, e.g. 2026-01."
+
+
+class TransactionListView(generics.ListAPIView):
+    """The user's ledger, newest first, filterable and orderable."""
+
+    serializer_class = LedgerEntrySerializer
+    filterset_class = LedgerFilter
+    ordering_fields = ["created_at", "amount"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.entries_for(wallet_id=self.request.user.pk)
+
+    @extend_schema(tags=["transactions"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TransactionSearchView(TransactionListView):
+    """Search (`q`) over description, action type and reference, with the same filters."""
+
+    def get_queryset(self):
+        query = SearchQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.search_entries(wallet_id=self.request.user.pk, q=query.validated_data["q"])
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters).")],
+        tags=["transactions"],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MonthlyUsageView(APIView):
+    @extend_schema(parameters=[PeriodQuerySerializer], responses=MonthlyUsageSerializer, tags=["usage"])
+    def get(self, request):
+        query = PeriodQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            raise InvalidPeriod()
+        try:
+            period = parse_period(query.validated_data["period"]) if "period" in query.validated_data else period_of()
+        except ValueError:
+            raise InvalidPeriod() from None
+        return Response(selectors.monthly_usage(wallet_id=request.user.pk, period=period))
+
+
+class SpendingAnalyticsView(APIView):
+    @extend_schema(parameters=[MonthsQuerySerializer], responses=SpendingAnalyticsSerializer, tags=["usage"])
+    def get(self, request):
+        query = MonthsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.spending_analytics(wallet_id=request.user.pk, months=query.validated_data["months"]))
+
+
+class TopUpHistoryView(generics.ListAPIView):
+    serializer_class = TopUpSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.top_ups_for(wallet_id=self.request.user.pk)
+
+    @extend_schema(tags=["top-up"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,126 @@
+"""Reads about wallets: balances, allowances, whether an action can be performed. Never writes,
+except that a wallet read in a new month is first brought up to date (see services.wallet_refresh)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Sum
+
+from pricing.models import PricingRule
+from pricing.quotes import quote
+from pricing.selectors import active_rules
+
+from .exceptions import UnknownAction, WalletNotFound
+from .models import AllowanceUsage, Wallet, WalletStatus
+from .periods import next_period, period_of
+from .services import wallet_refresh
+
+
+def current_wallet(*, user_id: int) -> Wallet:
+    return wallet_refresh(user_id=user_id)
+
+
+def usage_by_action(*, wallet_id: int, period: date) -> dict[str, AllowanceUsage]:
+    return {u.action_type: u for u in AllowanceUsage.objects.filter(wallet_id=wallet_id, period=period)}
+
+
+def free_remaining(rule: PricingRule, usage: AllowanceUsage | None) -> int:
+    used = (usage.used + usage.reserved) if usage else 0
+    return max(0, rule.free_allowance_per_month - used)
+
+
+def allowances(*, wallet_id: int) -> dict:
+    period = period_of()
+    usage = usage_by_action(wallet_id=wallet_id, period=period)
+    reset = next_period(period).isoformat()
+    result = {}
+    for rule in PricingRule.objects.filter(is_active=True).order_by("action_type"):
+        used = usage[rule.action_type].used if rule.action_type in usage else 0
+        result[rule.action_type] = {
+            "monthly_allowance": rule.free_allowance_per_month,
+            "used_this_month": used,
+            "remaining": free_remaining(rule, usage.get(rule.action_type)),
+            "next_reset": reset,
+        }
+    return result
+
+
+@dataclass(frozen=True)
+class Decision:
+    action_type: str
+    can_perform: bool
+    credits_required: int
+    current_balance: int
+    free_allowance_remaining: int
+    will_use_free_allowance: bool
+    reason: str | None
+    credits_needed: int
+    quantity: int = 1
+    already_paid: bool = False
+
+
+def can_perform(*, user_id: int, action_type: str, quantity: int = 1, already_paid: bool = False) -> Decision:
+    """Would `quantity` x `action_type` go through now? Asks only; reserves nothing."""
+    rule = active_rules().filter(action_type=action_type).first()
+    if rule is None:
+        raise UnknownAction(action_type)
+    wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
+    if wallet is None:
+        return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
+    wallet = current_wallet(user_id=user_id) if wallet.billing_cycle_start < period_of() else wallet
+    usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()
+    free_left = free_remaining(rule, usage)
+    if already_paid:
+        return Decision(action_type, True, 0, wallet.available, free_left, False, "already_paid", 0, quantity, True)
+    price = quote(rule, quantity=quantity, free_remaining=free_left, tiers=list(rule.bulk_tiers.all()))
+    needed = max(0, price.total_credits - wallet.available)
+    if wallet.status == WalletStatus.LOCKED:
+        reason = "wallet_locked"
+    elif needed:
+        reason = "insufficient_credits"
+    else:
+        reason = None
+    return Decision(
+        action_type=action_type,
+        can_perform=reason is None,
+        credits_required=price.total_credits,
+        current_balance=wallet.available,
+        free_allowance_remaining=free_left,
+        will_use_free_allowance=price.free_units > 0,
+        reason=reason,
+        credits_needed=needed,
+        quantity=quantity,
+    )
+
+
+def circulation_stats(*, period: date) -> dict:
+    """Staff-only totals over all wallets (aggregates, no per-wallet rows)."""
+    from transactions.models import LedgerEntry, TransactionType
+    from wallets.periods import period_start
+
+    totals = Wallet.objects.aggregate(
+        monthly=Sum("monthly_balance", default=0),
+        purchased=Sum("purchased_balance", default=0),
+        reserved=Sum("reserved", default=0),
+    )
+    by_status = dict(Wallet.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    spent = (
+        LedgerEntry.objects.filter(
+            created_at__gte=period_start(period),
+            created_at__lt=period_start(next_period(period)),
+            transaction_type__in=[TransactionType.SPEND, TransactionType.FREE_USE],
+        )
+        .values("action_type")
+        .annotate(count=Sum("quantity"), credits=Sum("amount"))
+        .order_by("-credits", "-count")
+    )
+    top = [{"action_type": r["action_type"], "count": r["count"], "credits": r["credits"]} for r in spent]
+    return {
+        "wallets_by_status": {status: by_status.get(status, 0) for status in WalletStatus.values},
+        "credits_in_circulation": totals["monthly"] + totals["purchased"],
+        "monthly_credits": totals["monthly"],
+        "purchased_credits": totals["purchased"],
+        "reserved_credits": totals["reserved"],
+        "spent_this_month": sum(r["credits"] for r in top),
+        "top_actions_this_month": top[:5],
+    }

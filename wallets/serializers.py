@@ -1,0 +1,125 @@
+from rest_framework import serializers
+
+from credits_platform.serializers import StrictSerializer
+
+from .periods import next_period
+
+
+class WalletBlockSerializer(serializers.Serializer):
+    """The dashboard's `wallet` block (exact keys of the frontend guide)."""
+
+    current_balance = serializers.IntegerField()
+    monthly_allowance = serializers.IntegerField(source="package.monthly_credits")
+    package_name = serializers.CharField(source="package.name")
+    billing_cycle_start = serializers.DateField()
+    wallet_status = serializers.CharField(source="status")
+
+
+class BalanceSerializer(WalletBlockSerializer):
+    monthly_credits_balance = serializers.IntegerField(source="monthly_balance")
+    purchased_balance = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    available = serializers.IntegerField()
+    next_reset = serializers.SerializerMethodField()
+
+    def get_next_reset(self, wallet) -> str:
+        return next_period(wallet.billing_cycle_start).isoformat()
+
+
+class TotalsSerializer(serializers.Serializer):
+    total_granted = serializers.IntegerField()
+    total_purchased = serializers.IntegerField()
+    total_spent = serializers.IntegerField()
+    total_refunded = serializers.IntegerField()
+    total_expired = serializers.IntegerField()
+    total_adjusted = serializers.IntegerField()
+    free_uses = serializers.IntegerField()
+    transactions_count = serializers.IntegerField()
+
+
+class WalletSummarySerializer(serializers.Serializer):
+    wallet = BalanceSerializer()
+    lifetime = TotalsSerializer()
+
+
+class EmptyBodySerializer(StrictSerializer):
+    """POST wallet/create takes no fields; anything sent is refused rather than ignored."""
+
+
+class DecisionSerializer(serializers.Serializer):
+    action_type = serializers.CharField()
+    can_perform = serializers.BooleanField()
+    credits_required = serializers.IntegerField()
+    current_balance = serializers.IntegerField()
+    free_allowance_remaining = serializers.IntegerField()
+    will_use_free_allowance = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    credits_needed = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    already_paid = serializers.BooleanField()
+
+
+class CanPerformQuerySerializer(StrictSerializer):
+    quantity = serializers.IntegerField(required=False, default=1, min_value=1, max_value=10_000)
+    username = serializers.CharField(required=False, max_length=64)
+
+
+class AllowanceSerializer(serializers.Serializer):
+    monthly_allowance = serializers.IntegerField()
+    used_this_month = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    next_reset = serializers.DateField()
+
+
+class RecentTransactionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    transaction_type = serializers.CharField()
+    amount = serializers.IntegerField()
+    action_type = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    description = serializers.CharField()
+
+
+class MonthlyUsageBlockSerializer(serializers.Serializer):
+    total_spent = serializers.IntegerField()
+    actions_performed = serializers.IntegerField()
+    top_actions = serializers.ListField(child=serializers.CharField())
+    free_allowances_used = serializers.IntegerField()
+
+
+class DashboardRuleSerializer(serializers.Serializer):
+    action_type = serializers.CharField()
+    credits_per_action = serializers.IntegerField()
+    free_allowance_per_month = serializers.IntegerField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    wallet = WalletBlockSerializer()
+    recent_transactions = RecentTransactionSerializer(many=True)
+    monthly_usage = MonthlyUsageBlockSerializer()
+    pricing_rules = DashboardRuleSerializer(many=True)
+    unlocked_influencers_count = serializers.IntegerField()
+
+
+class TopActionSerializer(serializers.Serializer):
+    action_type = serializers.CharField()
+    count = serializers.IntegerField()
+    credits = serializers.IntegerField()
+
+
+class StaffStatsSerializer(serializers.Serializer):
+    wallets_by_status = serializers.DictField(child=serializers.IntegerField())
+    credits_in_circulation = serializers.IntegerField()
+    monthly_credits = serializers.IntegerField()
+    purchased_credits = serializers.IntegerField()
+    reserved_credits = serializers.IntegerField()
+    spent_this_month = serializers.IntegerField()
+    top_actions_this_month = TopActionSerializer(many=True)
+
+
+class SystemStatsSerializer(serializers.Serializer):
+    server_time = serializers.DateTimeField()
+    current_period = serializers.CharField()
+    next_reset = serializers.DateField()
+    active_action_types = serializers.ListField(child=serializers.CharField())
+    staff = StaffStatsSerializer(required=False)
