@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 from credits_platform.testing.clients import client_for
 from credits_platform.testing.factories import PricingRuleFactory, UserFactory
 from pricing import defaults
-from pricing.models import BulkTier, Package, PricingRule
+from pricing.models import BulkTier, Package, PricingRule, TopUpTier
 from wallets.models import Wallet
 from wallets.services import credits_adjust
 
@@ -16,6 +16,7 @@ def default_catalogue(request):
     if marker and marker.kwargs.get("transaction"):
         request.getfixturevalue("transactional_db")
         defaults.load(Package, PricingRule, BulkTier)
+        defaults.load_top_up_tiers(TopUpTier)
 
 
 @pytest.fixture
