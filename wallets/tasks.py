@@ -1,10 +1,18 @@
-"""Celery tasks: thin wrappers over services."""
+"""Celery tasks: thin wrappers over services (idempotent, so redelivery is harmless)."""
 
 from celery import shared_task
 
+from .cycle import reset_period
+from .periods import parse_period, period_of
 from .services import holds_release_stale
 
 
 @shared_task(name="wallets.tasks.release_stale_holds")
 def release_stale_holds() -> int:
     return holds_release_stale()
+
+
+@shared_task(name="wallets.tasks.reset_monthly_allowances")
+def reset_monthly_allowances(period: str | None = None) -> dict:
+    report = reset_period(parse_period(period) if period else period_of())
+    return {"period": report.period, "wallets_reset": report.wallets_reset, "seconds": round(report.seconds, 3)}

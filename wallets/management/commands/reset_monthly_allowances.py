@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from wallets.cycle import reset_period
+from wallets.periods import parse_period, period_of
+
+
+class Command(BaseCommand):
+    help = "Run the monthly reset (grant + expiry) for a period; safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--period", help="YYYY-MM (default: the current month, UTC)")
+        parser.add_argument("--batch-size", type=int, default=5000)
+
+    def handle(self, *args, period=None, batch_size=5000, **options):
+        try:
+            target = parse_period(period) if period else period_of()
+        except ValueError:
+            raise CommandError("--period must be YYYY-MM, e.g. 2026-01.") from None
+        if not 1 <= batch_size <= 100_000:
+            raise CommandError("--batch-size must be between 1 and 100000.")
+        report = reset_period(target, batch_size=batch_size)
+        self.stdout.write(
+            f"Reset {report.period}: {report.wallets_reset} wallets in {report.seconds:.2f}s "
+            f"({report.batches} batches)."
+        )
