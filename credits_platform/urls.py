@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
 from .health import health
 from .routing import route
@@ -20,6 +21,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -1,0 +1,124 @@
+"""Benchmark: the monthly reset of N wallets on PostgreSQL, against one raw INSERT ... SELECT.
+
+    .venv/bin/python -m bench.reset_monthly [--wallets 100000] [--batch-size 5000]
+
+Uses its own database (credits_bench by default, dropped and recreated), never the app's or the tests'.
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+
+BENCH_DB = os.environ.get("BENCH_DATABASE", "credits_bench")
+SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://root@127.0.0.1:5432")
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "credits_platform.settings.local")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed(wallets: int, previous: date) -> None:
+    """N users with wallets on the Professional package, each holding last month's grant."""
+    from django.db import connection
+
+    label = f"{previous:%Y-%m}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
+            " is_staff, is_active, date_joined)"
+            " SELECT '!', false, 'bench' || g, '', '', '', false, true, now() FROM generate_series(1, %s) g",
+            [wallets],
+        )
+        cursor.execute("SELECT id FROM pricing_package WHERE name = 'Professional'")
+        package_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO wallets_wallet (user_id, package_id, status, monthly_balance, purchased_balance,"
+            " reserved, billing_cycle_start, created_at, updated_at)"
+            " SELECT id, %s, 'active', 80 + id %% 40, 0, 0, %s, now(), now() FROM auth_user",
+            [package_id, previous],
+        )
+        cursor.execute(
+            "INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after,"
+            " action_type, quantity, reference, description, idempotency_key, created_at)"
+            " SELECT user_id, 'monthly_grant', monthly_balance, monthly_balance, monthly_balance, '', 1, '',"
+            " 'seed', %s, now() FROM wallets_wallet",
+            [f"monthly_grant:{label}"],
+        )
+        cursor.execute("ANALYZE")
+
+
+def raw_insert_select(period: date) -> float:
+    """The same ledger rows, written by one INSERT ... SELECT into a copy of the ledger table."""
+    from django.db import connection
+
+    label = f"{period:%Y-%m}"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_ledger_copy (LIKE transactions_ledgerentry INCLUDING ALL)")
+        started = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO bench_ledger_copy (wallet_id, transaction_type, amount, delta, balance_after, action_type,"
+            " quantity, reference, description, idempotency_key, created_at)"
+            " SELECT w.user_id, r.kind, r.amount, r.delta, 0, '', 1, '', '', r.kind || ':' || %s, now()"
+            " FROM wallets_wallet w JOIN pricing_package p ON p.id = w.package_id"
+            " CROSS JOIN LATERAL (VALUES ('expiry', GREATEST(0, w.monthly_balance - p.rollover_cap),"
+            "                             -GREATEST(0, w.monthly_balance - p.rollover_cap)),"
+            "                            ('monthly_grant', p.monthly_credits, p.monthly_credits)) AS r(kind, amount, delta)"
+            " WHERE w.status = 'active' AND w.billing_cycle_start < %s",
+            [label, period],
+        )
+        return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--wallets", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args = parser.parse_args(argv)
+
+    recreate_database()
+    setup_django()
+    from django.db import connection
+
+    from transactions.models import LedgerEntry
+    from wallets.cycle import reset_period
+
+    previous, period = date(2026, 10, 1), date(2026, 11, 1)
+    started = time.perf_counter()
+    seed(args.wallets, previous)
+    print(f"seeded {args.wallets} wallets in {time.perf_counter() - started:.1f}s")
+
+    raw_seconds = raw_insert_select(period)
+    report = reset_period(period, batch_size=args.batch_size)
+    rows = LedgerEntry.objects.filter(idempotency_key__in=[f"expiry:{period:%Y-%m}", f"monthly_grant:{period:%Y-%m}"]).count()
+    again = reset_period(period, batch_size=args.batch_size)
+    connection.close()
+
+    print(f"monthly reset: {report.wallets_reset} wallets, {rows} ledger rows in {report.seconds:.2f}s "
+          f"= {report.per_second:,.0f} wallets/s (batch {args.batch_size})")
+    print(f"raw INSERT ... SELECT of the same rows: {raw_seconds:.2f}s = {args.wallets / raw_seconds:,.0f} wallets/s")
+    print(f"ratio reset / raw: {report.seconds / raw_seconds:.2f}x; second run reset {again.wallets_reset} wallets "
+          f"in {again.seconds:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

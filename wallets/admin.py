@@ -1,0 +1,113 @@
+"""Wallets in the admin: balances are read-only; every change goes through the ledger service."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from credits_platform.admin_readonly import ReadOnlyAdmin
+from credits_platform.exceptions import DomainError
+
+from . import services
+from .admin_forms import AdjustCreditsForm
+from .models import AllowanceUsage, Hold, Wallet, WalletStatus
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = [
+        "user", "email", "current_balance", "monthly_balance", "purchased_balance", "reserved", "package", "status",
+        "billing_cycle_start",
+    ]
+    list_filter = ["status", "package"]
+    list_select_related = ["user", "package"]
+    search_fields = ["user__username", "user__email"]
+    show_full_result_count = False
+    fields = [
+        "user", "package", "status", "monthly_balance", "purchased_balance", "reserved", "billing_cycle_start",
+        "created_at", "updated_at",
+    ]
+    readonly_fields = [
+        "user", "status", "monthly_balance", "purchased_balance", "reserved", "billing_cycle_start", "created_at",
+        "updated_at",
+    ]
+    actions = ["lock_wallets", "unlock_wallets", "adjust_credits"]
+    change_form_template = "admin/wallets/wallet/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # wallets come with their users
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger keeps them
+
+    @admin.display(ordering="user__email")
+    def email(self, wallet):
+        return wallet.user.email
+
+    @admin.display(description="balance")
+    def current_balance(self, wallet):
+        return wallet.current_balance
+
+    def _set_status(self, request, queryset, status):
+        for user_id in queryset.values_list("pk", flat=True):
+            services.wallet_set_status(user_id=user_id, status=status, actor=request.user)
+        self.message_user(request, f"{queryset.count()} wallet(s) {status}.", messages.SUCCESS)
+
+    @admin.action(description="Lock selected wallets")
+    def lock_wallets(self, request, queryset):
+        self._set_status(request, queryset, WalletStatus.LOCKED)
+
+    @admin.action(description="Unlock selected wallets")
+    def unlock_wallets(self, request, queryset):
+        self._set_status(request, queryset, WalletStatus.ACTIVE)
+
+    @admin.action(description="Adjust credits of selected wallets")
+    def adjust_credits(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:wallets_wallet_adjust')}?ids={ids}")
+
+    def get_urls(self):
+        return [
+            path("adjust/", self.admin_site.admin_view(self.adjust_view), name="wallets_wallet_adjust"),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request):
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        wallets = Wallet.objects.filter(pk__in=ids).select_related("user")
+        form = AdjustCreditsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            for wallet in wallets:
+                try:
+                    entry = services.credits_adjust(
+                        user_id=wallet.pk,
+                        amount=form.cleaned_data["amount"],
+                        reason=form.cleaned_data["reason"],
+                        actor=request.user,
+                    )
+                except DomainError as error:
+                    self.message_user(request, f"{wallet.user}: {error.detail}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request, f"{wallet.user}: {entry.delta:+d} credits, balance {entry.balance_after}.", messages.SUCCESS
+                    )
+            return redirect("admin:wallets_wallet_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets, "title": "Adjust credits",
+                   "opts": self.model._meta}
+        return render(request, "admin/wallets/adjust.html", context)
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ["id", "wallet_id", "action_type", "amount", "free_units", "reference", "status", "expires_at"]
+    list_filter = ["status", "action_type"]
+    search_fields = ["=wallet__user__username", "reference"]
+    show_full_result_count = False
+
+
+@admin.register(AllowanceUsage)
+class AllowanceUsageAdmin(ReadOnlyAdmin):
+    list_display = ["wallet_id", "period", "action_type", "used", "reserved"]
+    list_filter = ["period", "action_type"]
+    search_fields = ["=wallet__user__username"]
