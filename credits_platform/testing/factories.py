@@ -48,3 +48,10 @@ class BulkTierFactory(factory.django.DjangoModelFactory):
     rule = factory.SubFactory(PricingRuleFactory)
     min_quantity = 5
     discount_percent = 10
+
+
+def user_without_wallet(username: str = "walletless"):
+    """bulk_create sends no post_save signal, so no wallet is made (a user from before wallets existed)."""
+    User = get_user_model()
+    User.objects.bulk_create([User(username=username, email=f"{username}@example.com")])
+    return User.objects.get(username=username)

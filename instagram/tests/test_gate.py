@@ -132,13 +132,10 @@ def test_locked_wallet_is_402(make_user, provider):
     assert provider.calls == []
 
 
-def test_missing_wallet_is_402(make_user, provider):
-    from django.db import connection
+def test_missing_wallet_is_402(provider):
+    from credits_platform.testing.factories import user_without_wallet
 
-    user = make_user()
-    with connection.cursor() as cursor:  # the ledger protects wallets from deletion; go around it
-        cursor.execute("DELETE FROM transactions_ledgerentry WHERE wallet_id = %s", [user.pk])
-        cursor.execute("DELETE FROM wallets_wallet WHERE user_id = %s", [user.pk])
+    user = user_without_wallet()
     response = client_for(user).get("/api/v1/profile/dev_dan")
     assert response.status_code == 402
     assert response.json() == {"detail": WALLET_NOT_FOUND, "code": "wallet_not_found"}

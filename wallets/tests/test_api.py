@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from credits_platform.testing.clients import client_for
+from credits_platform.testing.factories import user_without_wallet
 from credits_platform.testing.sequences import known_month, use
 from instagram.models import Access
 from transactions.models import LedgerEntry
@@ -88,10 +89,7 @@ def test_wallet_create_is_idempotent(user, make_user):
     client = client_for(user)
     response = client.post(BASE + "wallet/create", {}, format="json")
     assert response.status_code == 200 and response.json()["current_balance"] == 50
-    other = make_user()
-    with connection.cursor() as cursor:  # a user whose wallet is gone (ledger protects it: go around)
-        cursor.execute("DELETE FROM transactions_ledgerentry WHERE wallet_id = %s", [other.pk])
-        cursor.execute("DELETE FROM wallets_wallet WHERE user_id = %s", [other.pk])
+    other = user_without_wallet()
     other_client = client_for(other)
     assert get(other_client, "balance").json() == {"detail": WALLET_NOT_FOUND, "code": "wallet_not_found"}
     created = other_client.post(BASE + "wallet/create", format="json")
