@@ -24,6 +24,9 @@ test: install
 	@$(BIN)/python -m credits_platform.service_check postgres redis
 	$(BIN)/pytest
 
+bench: install
+	$(BIN)/python -m bench.reset_monthly --wallets 100000
+
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO
 
