@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from transactions.payments.views import CheckoutView, StripeWebhookView
+
 from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
 from .health import health
@@ -18,6 +20,8 @@ api_v1 = [
     path("api/credits/", include("transactions.urls")),
     path("api/credits/", include("pricing.urls")),
     path("profile/", include("instagram.urls")),
+    route("api/credits/top-up/checkout", CheckoutView.as_view(), "top-up-checkout"),
+    route("payments/stripe/webhook", StripeWebhookView.as_view(), "stripe-webhook"),
 ]
 
 urlpatterns = [

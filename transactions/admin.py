@@ -3,7 +3,7 @@ from django.contrib import admin
 from credits_platform.admin_readonly import ReadOnlyAdmin
 from credits_platform.paginators import EstimatedCountPaginator
 
-from .models import LedgerEntry, TopUp
+from .models import LedgerEntry, PaymentEvent, TopUp
 
 
 @admin.register(LedgerEntry)
@@ -32,3 +32,11 @@ class TopUpAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     raw_id_fields = ["wallet", "ledger_entry"]
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "event_type", "received_at", "processed_at", "error"]
+    list_filter = ["event_type"]
+    search_fields = ["=event_id"]
+    show_full_result_count = False

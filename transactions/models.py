@@ -94,7 +94,11 @@ class TopUp(models.Model):
     provider_reference = models.CharField(max_length=255, null=True, blank=True, unique=True)
     checkout_url = models.URLField(max_length=1000, blank=True)
     ledger_entry = models.ForeignKey(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    refunded_credits = models.PositiveIntegerField(default=0)
+    payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
+    refunded_credits = models.PositiveIntegerField(default=0, help_text="Credits taken back after refunds.")
+    unrecovered_credits = models.PositiveIntegerField(
+        default=0, help_text="Refunded credits that were already spent and could not be taken back."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -105,3 +109,20 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"top-up {self.pk}: {self.credits} credits ({self.status})"
+
+
+class PaymentEvent(models.Model):
+    """Every webhook delivery we accepted, stored before it is processed (and kept if processing fails)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=128)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

@@ -1,0 +1,28 @@
+from rest_framework import status
+
+from credits_platform.exceptions import DomainError
+
+
+class PaymentsNotConfigured(DomainError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "payments_not_configured"
+    detail = "Payments are not configured on this server."
+
+
+class PaymentProviderFailed(DomainError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "payment_provider_error"
+    detail = "The payment provider could not start a checkout. Nothing was charged; please try again."
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    detail = "The webhook signature is not valid."
+
+
+class EventNotReady(DomainError):
+    """An event that arrived before the one it depends on: refused so the provider delivers it again."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "event_out_of_order"
+    detail = "This event depends on one not processed yet; it will be retried."
