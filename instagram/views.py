@@ -49,6 +49,10 @@ GATE_ERRORS = {
     504: OpenApiResponse(description="Provider timeout (`upstream_timeout`); nothing charged."),
 }
 CHARGE_HEADERS = [
+    OpenApiParameter(
+        "username", OpenApiTypes.STR, OpenApiParameter.PATH,
+        pattern=r"^[A-Za-z0-9_]([A-Za-z0-9._]{0,28}[A-Za-z0-9_])?$", description="An Instagram username.",
+    ),
     OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Retry-safe key."),
 ]
 

@@ -1,9 +1,13 @@
 from rest_framework import serializers
 
+from credits_platform.serializers import StrictSerializer
+
 from .models import LedgerEntry, TopUp
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    action_type = serializers.CharField(read_only=True)  # empty for grants and top-ups
+
     class Meta:
         model = LedgerEntry
         fields = [
@@ -21,6 +25,8 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
 
 
 class RecentTransactionSerializer(serializers.ModelSerializer):
+    action_type = serializers.CharField(read_only=True)
+
     class Meta:
         model = LedgerEntry
         fields = ["id", "transaction_type", "amount", "action_type", "created_at", "description"]
@@ -93,11 +99,11 @@ class SpendingAnalyticsSerializer(serializers.Serializer):
     current_month = CurrentMonthSerializer()
 
 
-class PeriodQuerySerializer(serializers.Serializer):
+class PeriodQuerySerializer(StrictSerializer):
     period = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, max_length=7)
 
 
-class MonthsQuerySerializer(serializers.Serializer):
+class MonthsQuerySerializer(StrictSerializer):
     months = serializers.IntegerField(required=False, min_value=1, max_value=24, default=6)
 
 

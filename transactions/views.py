@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from credits_platform.exceptions import DomainError
+from credits_platform.pagination import StrictQueryParams
 from wallets.periods import parse_period, period_of
 
 from . import selectors
@@ -27,7 +28,7 @@ class InvalidPeriod(DomainError):
     detail = "period must be a month written YYYY-MM, e.g. 2026-01."
 
 
-class TransactionListView(generics.ListAPIView):
+class TransactionListView(StrictQueryParams, generics.ListAPIView):
     """The user's ledger, newest first, filterable and orderable."""
 
     serializer_class = LedgerEntrySerializer
@@ -46,8 +47,10 @@ class TransactionListView(generics.ListAPIView):
 class TransactionSearchView(TransactionListView):
     """Search (`q`) over description, action type and reference, with the same filters."""
 
+    extra_query_params = {"q"}
+
     def get_queryset(self):
-        query = SearchQuerySerializer(data=self.request.query_params)
+        query = SearchQuerySerializer(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
         return selectors.search_entries(wallet_id=self.request.user.pk, q=query.validated_data["q"])
 
@@ -62,7 +65,7 @@ class TransactionSearchView(TransactionListView):
 class MonthlyUsageView(APIView):
     @extend_schema(parameters=[PeriodQuerySerializer], responses=MonthlyUsageSerializer, tags=["usage"])
     def get(self, request):
-        query = PeriodQuerySerializer(data=request.query_params)
+        query = PeriodQuerySerializer(data=request.query_params.dict())
         if not query.is_valid():
             raise InvalidPeriod()
         try:
@@ -75,12 +78,12 @@ class MonthlyUsageView(APIView):
 class SpendingAnalyticsView(APIView):
     @extend_schema(parameters=[MonthsQuerySerializer], responses=SpendingAnalyticsSerializer, tags=["usage"])
     def get(self, request):
-        query = MonthsQuerySerializer(data=request.query_params)
+        query = MonthsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         return Response(selectors.spending_analytics(wallet_id=request.user.pk, months=query.validated_data["months"]))
 
 
-class TopUpHistoryView(generics.ListAPIView):
+class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
     serializer_class = TopUpSerializer
     filter_backends = []
 

@@ -1,6 +1,7 @@
 """Wallet APIs: thin views that validate input, call one selector or service, serialize output."""
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -89,7 +90,11 @@ class CanPerformView(APIView):
 
 
 class AllowancesView(APIView):
-    @extend_schema(responses={200: serializers.AllowanceSerializer(many=True)}, tags=["pricing"])
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        description="{action_type: {monthly_allowance, used_this_month, remaining, next_reset}} for every active rule.",
+        tags=["pricing"],
+    )
     def get(self, request):
         return Response(selectors.allowances(wallet_id=request.user.pk))
 

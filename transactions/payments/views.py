@@ -50,7 +50,8 @@ class StripeWebhookView(APIView):
         request=None,
         responses={200: OpenApiResponse(description="Event recorded (and applied once)."),
                    400: OpenApiResponse(description="`invalid_signature`"),
-                   409: OpenApiResponse(description="`event_out_of_order`: retried by Stripe")},
+                   409: OpenApiResponse(description="`event_out_of_order`: retried by Stripe"),
+                   503: OpenApiResponse(description="`payments_not_configured`")},
         tags=["payments"],
     )
     def post(self, request):

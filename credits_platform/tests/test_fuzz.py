@@ -1,0 +1,50 @@
+"""Schemathesis against the served OpenAPI schema, over real HTTP, with a real token.
+
+A short run (the fuzzing phase, a few examples per operation) is part of the suite; `make fuzz`
+runs every phase (coverage included) with more examples (FUZZ_EXAMPLES, FUZZ_PHASES). Checked: no 5xx, responses match the schema (status codes, bodies, content
+types), and data that breaks the schema is rejected with a 4xx. Top-up checkout is left out: it
+calls the payment provider (covered against a fake Stripe server in transactions/tests).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from credits_platform.testing.clients import client_for  # noqa: F401
+from rest_framework_simplejwt.tokens import RefreshToken
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection,status_code_conformance,content_type_conformance"
+
+
+def schemathesis_cli() -> str | None:
+    return shutil.which("schemathesis") or (
+        str(Path(sys.executable).with_name("schemathesis")) if Path(sys.executable).with_name("schemathesis").exists() else None
+    )
+
+
+def test_schema_fuzzing(live_server, make_user, settings):
+    cli = schemathesis_cli()
+    assert cli, "schemathesis is not installed (it is in requirements.txt)"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_fuzz"  # unsigned fuzz deliveries must get a 400, not a 503
+    user = make_user(balance=100_000)
+    token = RefreshToken.for_user(user).access_token
+    examples = os.environ.get("FUZZ_EXAMPLES", "3")
+    result = subprocess.run(
+        [
+            cli, "run", f"{live_server.url}/api/v1/schema/",
+            "-H", f"Authorization: Bearer {token}",
+            "-n", examples, "--checks", CHECKS,
+            "--exclude-path-regex", "checkout",
+            "--seed", os.environ.get("FUZZ_SEED", "20261124"),
+            "--request-timeout", "20",
+            "--phases", os.environ.get("FUZZ_PHASES", "fuzzing"),
+        ],
+        capture_output=True, text=True, timeout=1200,
+    )
+    summary = result.stdout[-4000:]
+    assert result.returncode == 0, summary
