@@ -29,6 +29,7 @@ fuzz: install
 
 bench: install
 	$(BIN)/python -m bench.reset_monthly --wallets 100000
+	$(BIN)/python -m bench.http_load
 
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO

@@ -6,34 +6,11 @@ Uses its own database (credits_bench by default, dropped and recreated), never t
 """
 
 import argparse
-import os
 import sys
 import time
 from datetime import date
 
-BENCH_DB = os.environ.get("BENCH_DATABASE", "credits_bench")
-SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://root@127.0.0.1:5432")
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "credits_platform.settings.local")
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from .common import recreate_database, setup_django
 
 
 def seed(wallets: int, previous: date) -> None:

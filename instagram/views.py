@@ -138,6 +138,9 @@ class PostsView(GatedView):
     )
     @charges_credits("profile_posts", reference=username_reference, access=instagram_access)
     def get(self, request, username):
+        return self.posts_page(request, username)
+
+    def posts_page(self, request, username):
         name = username_reference(request, username)
         posts = fetch(lambda provider: provider.get_posts(name))
         paginator = PostsPagination()

@@ -1,0 +1,162 @@
+"""HTTP benchmarks under gunicorn (DEBUG off, PostgreSQL), load from this separate process.
+
+    .venv/bin/python -m bench.http_load [--seconds 8] [--concurrency 16] [--workers 4] [--history 1000000]
+
+Prints, each as a ratio measured in this one run:
+  1. gate overhead: a gated endpoint charging every request vs the same view with the gate off;
+  2. hot wallet: charges/s when every client shares one wallet vs one wallet per client;
+  3. history growth: p50 of dashboard, usage/monthly and transactions at 1,000 vs N ledger rows.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from .common import recreate_database, setup_django
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ["alice.travels", "bob_fitness", "chef.carla", "dev_dan", "eco_emma"]
+
+
+def seed(clients: int, history: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from pricing.models import PricingRule
+    from wallets.services import credits_top_up
+
+    # Every request pays: no free units, and a paid access expires at once.
+    PricingRule.objects.filter(action_type="profile_posts").update(free_allowance_per_month=0, access_window_hours=0)
+    User = get_user_model()
+    users = [User.objects.create_user(f"load{i}", f"load{i}@example.com", "x") for i in range(clients)]
+    small, large = (User.objects.create_user(name, f"{name}@example.com", "x") for name in ("small_history", "large_history"))
+    for user in [*users, small, large]:
+        credits_top_up(user_id=user.pk, amount=5_000_000)
+    with connection.cursor() as cursor:
+        for user, rows in ((small, 1000), (large, history)):
+            cursor.execute(
+                "INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after,"
+                " action_type, quantity, reference, description, idempotency_key, created_at)"
+                " SELECT %s, 'free_use', 0, 0, 5000050, 'influencer_unlock', 1, 'bulk' || g, 'history', NULL,"
+                # history lies before this month: both users have the same (empty) current month
+                " date_trunc('month', now()) - (g || ' minutes')::interval FROM generate_series(1, %s) g",
+                [user.pk, rows],
+            )
+        cursor.execute("ANALYZE")
+    token = lambda user: str(AccessToken.for_user(user))  # noqa: E731
+    return {"clients": [token(u) for u in users], "small": token(small), "large": token(large)}
+
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "credits_platform.wsgi", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+async def load(base: str, paths_for, tokens: list[str], seconds: float, concurrency: int) -> dict:
+    """`concurrency` clients loop for `seconds`; client i uses tokens[i % len(tokens)]."""
+    latencies, statuses = [], {}
+    deadline = time.perf_counter() + seconds
+
+    async def client(index: int):
+        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+            n = 0
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await http.get(paths_for(index, n))
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                n += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+        "statuses": statuses,
+    }
+
+
+def line(name: str, result: dict) -> str:
+    return (f"  {name:<34} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
+            f"p99 {result['p99_ms']:7.1f} ms  {result['statuses']}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--history", type=int, default=1_000_000)
+    parser.add_argument("--port", type=int, default=8189)
+    args = parser.parse_args(argv)
+
+    recreate_database()
+    setup_django()
+    started = time.perf_counter()
+    tokens = seed(args.concurrency, args.history)
+    from django.db import connection
+
+    connection.close()
+    print(f"seeded in {time.perf_counter() - started:.1f}s; gunicorn -w {args.workers}, {args.concurrency} clients, "
+          f"{args.seconds:.0f}s per scenario")
+    server = start_gunicorn(args.port, args.workers)
+    base = f"http://127.0.0.1:{args.port}"
+    run = lambda paths, toks: asyncio.run(load(base, paths, toks, args.seconds, args.concurrency))  # noqa: E731
+    try:
+        posts = lambda i, n: f"/api/v1/profile/{DEMO[(i + n) % len(DEMO)]}/posts"  # noqa: E731
+        ungated = lambda i, n: f"/bench/ungated/{DEMO[(i + n) % len(DEMO)]}/posts"  # noqa: E731
+        run(ungated, tokens["clients"])  # warm the workers and the provider cache
+        off, on = run(ungated, tokens["clients"]), run(posts, tokens["clients"])
+        print("1. gate overhead")
+        print(line("gate off (same view)", off))
+        print(line("gate on, charging every request", on))
+        print(f"  ratio gated/ungated: {on['rps'] / off['rps']:.2f}  (goal >= 0.70)")
+
+        shared = run(posts, tokens["clients"][:1])
+        own = run(posts, tokens["clients"])
+        print("2. hot wallet")
+        print(line("every client on one wallet", shared))
+        print(line("one wallet per client", own))
+        print(f"  ratio shared/own: {shared['rps'] / own['rps']:.2f}  (goal >= 0.90)")
+
+        print(f"3. history growth (1,000 vs {args.history:,} ledger rows)")
+        for path in ("/api/v1/api/credits/dashboard", "/api/v1/api/credits/usage/monthly",
+                     "/api/v1/api/credits/transactions"):
+            small = run(lambda i, n: path, [tokens["small"]])
+            large = run(lambda i, n: path, [tokens["large"]])
+            print(line(f"{path.rsplit('/', 1)[-1]} @1,000", small))
+            print(line(f"{path.rsplit('/', 1)[-1]} @{args.history:,}", large))
+            print(f"  ratio p50 large/small: {large['p50_ms'] / small['p50_ms']:.2f}  (goal <= 1.5)")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
