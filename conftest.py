@@ -66,3 +66,13 @@ def staff_api(make_user):
 @pytest.fixture
 def anon():
     return APIClient()
+
+
+@pytest.fixture
+def busy_user(make_user):
+    """A user who went through `known_month`: balance 95, 45 spent, 3 free uses."""
+    from credits_platform.testing.sequences import known_month
+
+    user = make_user(balance=100)
+    known_month(user)
+    return user

@@ -24,14 +24,6 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         ]
 
 
-class RecentTransactionSerializer(serializers.ModelSerializer):
-    action_type = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = LedgerEntry
-        fields = ["id", "transaction_type", "amount", "action_type", "created_at", "description"]
-
-
 class TopUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = TopUp

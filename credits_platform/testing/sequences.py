@@ -1,5 +1,7 @@
 """Known sequences of ledger activity for API tests."""
 
+from datetime import datetime, timedelta, timezone
+
 from wallets.services import credits_capture, credits_reserve, credits_top_up
 
 
@@ -19,3 +21,18 @@ def known_month(user) -> None:
     use(user, "detailed_analytics", "alice.travels")
     use(user, "ai_insights", "dev_dan")
     credits_top_up(user_id=user.pk, amount=40, reference="test", idempotency_key=f"test-topup-{user.pk}")
+
+
+def bulk_history(user, rows: int) -> None:
+    """`rows` free-use rows earlier this month, written in one statement (tests of history growth)."""
+    from transactions.models import LedgerEntry
+
+    balance = LedgerEntry.objects.filter(wallet_id=user.pk).order_by("-id").first().balance_after
+    start = datetime.now(timezone.utc) - timedelta(days=20)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            wallet_id=user.pk, transaction_type="free_use", amount=0, delta=0, balance_after=balance,
+            action_type="influencer_unlock", reference=f"bulk{i}", created_at=start + timedelta(minutes=i),
+        )
+        for i in range(rows)
+    )

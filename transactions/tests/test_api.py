@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import time_machine
@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import known_month, use
-from transactions.models import LedgerEntry, TopUp
+from credits_platform.testing.sequences import bulk_history, use
+from transactions.models import TopUp
 from wallets.services import credits_top_up
 
 pytestmark = pytest.mark.django_db
@@ -16,13 +16,6 @@ BASE = "/api/v1/api/credits/"
 
 def get(client, path, **params):
     return client.get(BASE + path, params)
-
-
-@pytest.fixture
-def busy_user(make_user):
-    user = make_user(balance=100)
-    known_month(user)
-    return user
 
 
 class TestTransactions:
@@ -195,24 +188,12 @@ def test_second_user_sees_nothing_of_the_first(busy_user, make_user):
     assert get(other, "top-up/history").json()["count"] == 0
 
 
-def _bulk_history(user, rows: int):
-    balance = LedgerEntry.objects.filter(wallet_id=user.pk).order_by("-id").first().balance_after
-    start = datetime.now(timezone.utc) - timedelta(days=20)
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            wallet_id=user.pk, transaction_type="free_use", amount=0, delta=0, balance_after=balance,
-            action_type="influencer_unlock", reference=f"bulk{i}", created_at=start + timedelta(minutes=i),
-        )
-        for i in range(rows)
-    )
-
-
 @pytest.mark.parametrize("path", ["transactions", "usage/monthly", "analytics/spending", "transactions/search?q=bulk"])
 def test_query_count_does_not_grow_with_history(make_user, path):
     counts = []
     for rows in (10, 1000):
         user = make_user(balance=100)
-        _bulk_history(user, rows)
+        bulk_history(user, rows)
         with CaptureQueriesContext(connection) as queries:
             assert client_for(user).get(BASE + path).status_code == 200
         counts.append(len(queries))

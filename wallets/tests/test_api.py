@@ -3,7 +3,7 @@ from django.db import connection
 
 from credits_platform.testing.clients import client_for
 from credits_platform.testing.factories import user_without_wallet
-from credits_platform.testing.sequences import known_month, use
+from credits_platform.testing.sequences import bulk_history
 from instagram.models import Access
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_NOT_FOUND
@@ -15,13 +15,6 @@ BASE = "/api/v1/api/credits/"
 
 def get(client, path, **params):
     return client.get(BASE + path, params)
-
-
-@pytest.fixture
-def busy_user(make_user):
-    user = make_user(balance=100)
-    known_month(user)
-    return user
 
 
 def test_balance(busy_user):
@@ -203,29 +196,13 @@ def test_hot_reads_have_fixed_query_counts(busy_user, django_assert_max_num_quer
             assert get(client, path).status_code == 200
 
 
-def _bulk_history(user, rows: int):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    wallet_balance = LedgerEntry.objects.filter(wallet_id=user.pk).order_by("-id").first().balance_after
-    start = timezone.now() - timedelta(days=20)
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            wallet_id=user.pk, transaction_type="free_use", amount=0, delta=0, balance_after=wallet_balance,
-            action_type="influencer_unlock", reference=f"bulk{i}", created_at=start + timedelta(minutes=i),
-        )
-        for i in range(rows)
-    )
-
-
 def test_dashboard_query_count_does_not_grow_with_history(make_user):
     from django.test.utils import CaptureQueriesContext
 
     counts = []
     for rows in (10, 1000):
         user = make_user(balance=100)
-        _bulk_history(user, rows)
+        bulk_history(user, rows)
         client = client_for(user)
         with CaptureQueriesContext(connection) as queries:
             assert get(client, "dashboard").status_code == 200
