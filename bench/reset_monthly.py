@@ -29,8 +29,8 @@ def seed(wallets: int, previous: date) -> None:
         package_id = cursor.fetchone()[0]
         cursor.execute(
             "INSERT INTO wallets_wallet (user_id, package_id, status, monthly_balance, purchased_balance,"
-            " reserved, billing_cycle_start, created_at, updated_at)"
-            " SELECT id, %s, 'active', 80 + id %% 40, 0, 0, %s, now(), now() FROM auth_user",
+            " reserved, billing_cycle_start, ledger_rows, created_at, updated_at)"
+            " SELECT id, %s, 'active', 80 + id %% 40, 0, 0, %s, 1, now(), now() FROM auth_user",
             [package_id, previous],
         )
         cursor.execute(

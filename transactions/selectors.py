@@ -20,6 +20,12 @@ def entries_for(*, wallet_id: int) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(wallet_id=wallet_id)
 
 
+def ledger_rows(*, wallet_id: int) -> int | None:
+    from wallets.models import Wallet
+
+    return Wallet.objects.filter(pk=wallet_id).values_list("ledger_rows", flat=True).first()
+
+
 def search_entries(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
     entries = entries_for(wallet_id=wallet_id)
     if q:

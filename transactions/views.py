@@ -12,6 +12,7 @@ from wallets.periods import parse_period, period_of
 
 from . import selectors
 from .filters import LedgerFilter
+from .pagination import LedgerPagination
 from .serializers import (
     LedgerEntrySerializer,
     MonthlyUsageSerializer,
@@ -36,8 +37,16 @@ class TransactionListView(StrictQueryParams, generics.ListAPIView):
     ordering_fields = ["created_at", "amount"]
     ordering = ["-created_at", "-id"]
 
+    pagination_class = LedgerPagination
+
     def get_queryset(self):
         return selectors.entries_for(wallet_id=self.request.user.pk)
+
+    def known_count(self) -> int | None:
+        """The wallet's row counter, when nothing narrows the list."""
+        if set(self.request.query_params) - {"page", "page_size", "ordering"}:
+            return None
+        return selectors.ledger_rows(wallet_id=self.request.user.pk)
 
     @extend_schema(tags=["transactions"])
     def get(self, request, *args, **kwargs):
@@ -48,6 +57,9 @@ class TransactionSearchView(TransactionListView):
     """Search (`q`) over description, action type and reference, with the same filters."""
 
     extra_query_params = {"q"}
+
+    def known_count(self) -> int | None:
+        return None  # a search counts what it matches
 
     def get_queryset(self):
         query = SearchQuerySerializer(data=self.request.query_params.dict())

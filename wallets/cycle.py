@@ -68,6 +68,7 @@ ledger_rows AS (
 )
 UPDATE wallets_wallet w
 SET monthly_balance = calc.monthly_balance - calc.expire + calc.monthly_credits,
+    ledger_rows = w.ledger_rows + (calc.expire > 0)::int + (calc.monthly_credits > 0)::int,
     billing_cycle_start = %(period)s,
     updated_at = %(now)s
 FROM calc
@@ -110,7 +111,9 @@ def roll_over_locked_wallet(wallet: Wallet, period: date) -> None:
         return
     if connection.vendor == "postgresql":
         _run("w.user_id = %(user_id)s", {**_params(period), "user_id": wallet.pk}, skip_locked=False)
-        wallet.refresh_from_db(fields=["monthly_balance", "purchased_balance", "reserved", "billing_cycle_start"])
+        wallet.refresh_from_db(
+            fields=["monthly_balance", "purchased_balance", "reserved", "billing_cycle_start", "ledger_rows"]
+        )
     else:
         roll_over_in_python(wallet, period)
 

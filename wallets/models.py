@@ -20,6 +20,9 @@ class Wallet(models.Model):
     purchased_balance = models.IntegerField(default=0, help_text="Bought or granted credits; never expire.")
     reserved = models.IntegerField(default=0, help_text="Credits held by requests in flight.")
     billing_cycle_start = models.DateField(help_text="First day of the cycle the last grant belongs to.")
+    ledger_rows = models.PositiveIntegerField(
+        default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -52,8 +52,8 @@ def _record(
     actor=None,
 ) -> LedgerEntry:
     """Write the ledger row for a change already applied to `wallet` (locked) and save the wallet."""
-    if delta:
-        wallet.save(update_fields=["monthly_balance", "purchased_balance", "reserved", "updated_at"])
+    wallet.ledger_rows += 1
+    wallet.save(update_fields=["monthly_balance", "purchased_balance", "reserved", "ledger_rows", "updated_at"])
     entry = LedgerEntry.objects.create(
         wallet=wallet,
         transaction_type=transaction_type,

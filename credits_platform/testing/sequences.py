@@ -25,7 +25,10 @@ def known_month(user) -> None:
 
 def bulk_history(user, rows: int) -> None:
     """`rows` free-use rows earlier this month, written in one statement (tests of history growth)."""
+    from django.db.models import F
+
     from transactions.models import LedgerEntry
+    from wallets.models import Wallet
 
     balance = LedgerEntry.objects.filter(wallet_id=user.pk).order_by("-id").first().balance_after
     start = datetime.now(timezone.utc) - timedelta(days=20)
@@ -36,3 +39,4 @@ def bulk_history(user, rows: int) -> None:
         )
         for i in range(rows)
     )
+    Wallet.objects.filter(pk=user.pk).update(ledger_rows=F("ledger_rows") + rows)

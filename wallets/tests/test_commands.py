@@ -60,3 +60,11 @@ def test_verify_ledger_reports_and_releases_stale_holds(make_user, rule):
         run("verify_ledger")
     assert "Released 1 stale holds" in run("verify_ledger", "--release-stale")
     assert Wallet.objects.get(pk=user.pk).reserved == 0
+
+
+def test_verify_ledger_checks_the_row_counter(user):
+    Wallet.objects.filter(pk=user.pk).update(ledger_rows=5)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_ledger", stdout=out, stderr=out)
+    assert f"wallet {user.pk}: ledger rows 1 != counter 5" in out.getvalue()

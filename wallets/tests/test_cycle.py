@@ -196,7 +196,7 @@ def test_sql_and_python_versions_agree():
             (e.transaction_type, e.amount, e.delta, e.balance_after, e.idempotency_key, e.description)
             for e in LedgerEntry.objects.filter(wallet_id=user.pk, created_at__gte=datetime(2026, 2, 1, tzinfo=timezone.utc)).order_by("id")
         ]
-        results.append(((w.monthly_balance, w.purchased_balance, w.billing_cycle_start), entries))
+        results.append(((w.monthly_balance, w.purchased_balance, w.billing_cycle_start, w.ledger_rows), entries))
     assert results[0] == results[1]
     assert results[0][1][0][0] == "expiry"
 

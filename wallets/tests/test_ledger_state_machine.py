@@ -106,6 +106,7 @@ class WalletMachine(RuleBasedStateMachine):
             self.reserved,
         )
         assert ledger == wallet.current_balance >= 0
+        assert wallet.ledger_rows == LedgerEntry.objects.filter(wallet=wallet).count()
         assert 0 <= wallet.reserved <= wallet.current_balance
 
 
