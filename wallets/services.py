@@ -130,15 +130,15 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
     return wallet, True
 
 
-@transaction.atomic
 def wallet_refresh(*, user_id: int) -> Wallet:
     """The wallet, brought up to date with the current period (the lazy side of the monthly reset)."""
     wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
     if wallet is not None and (wallet.billing_cycle_start >= period_of() or wallet.is_locked):
-        return wallet  # The common case reads without a lock.
-    wallet = lock_wallet(user_id)
-    _catch_up(wallet)
-    return wallet
+        return wallet  # the common case: one read, no transaction, no lock
+    with transaction.atomic():
+        wallet = lock_wallet(user_id)
+        _catch_up(wallet)
+        return wallet
 
 
 @transaction.atomic
