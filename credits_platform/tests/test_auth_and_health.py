@@ -73,3 +73,19 @@ def test_unknown_url_is_json_404(anon):
     response = anon.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_demo_user_from_make_run_can_obtain_a_token(anon):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from wallets.management.commands.create_demo_user import DEMO_PASSWORD, DEMO_USERNAME
+
+    out = StringIO()
+    call_command("create_demo_user", stdout=out)
+    call_command("create_demo_user", stdout=out)  # make run may run it again: still one user
+    assert f"username={DEMO_USERNAME} password={DEMO_PASSWORD}" in out.getvalue()
+    response = anon.post("/api/v1/auth/token/", {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}, format="json")
+    assert response.status_code == 200 and "access" in response.json()
+    assert get_user_model().objects.filter(username=DEMO_USERNAME).count() == 1
