@@ -19,16 +19,18 @@ class InstagramAccess:
         ).exists()
 
     def grant(self, *, wallet_id: int, action_type: str, reference: str) -> None:
-        """Record (or renew) the access for the rule's window; called inside the capture transaction."""
+        """Record (or renew) the access for the rule's window; called inside the capture transaction.
+
+        One statement: INSERT ... ON CONFLICT (wallet, action, username) DO UPDATE.
+        """
         now = timezone.now()
         window = PricingRule.objects.get(action_type=action_type).access_window  # None: forever
-        expires_at = None if window is None else now + window
-        Access.objects.update_or_create(
-            wallet_id=wallet_id,
-            action_type=action_type,
-            username=reference,
-            defaults={"expires_at": expires_at, "renewed_at": now},
+        Access.objects.bulk_create(
+            [Access(wallet_id=wallet_id, action_type=action_type, username=reference,
+                    expires_at=None if window is None else now + window, renewed_at=now)],
+            update_conflicts=True,
+            unique_fields=["wallet", "action_type", "username"],
+            update_fields=["expires_at", "renewed_at"],
         )
-
 
 instagram_access = InstagramAccess()

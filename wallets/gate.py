@@ -149,7 +149,7 @@ class HasCreditsFor(BasePermission):
         resource = view.credit_reference(request, **view.kwargs)
         wallet = wallet_refresh(user_id=request.user.pk)
         paid = view.credit_access.is_current(wallet_id=wallet.pk, action_type=view.credit_action, reference=resource)
-        decision = can_perform(user_id=wallet.pk, action_type=view.credit_action, already_paid=paid)
+        decision = can_perform(user_id=wallet.pk, action_type=view.credit_action, already_paid=paid, wallet=wallet)
         if wallet.is_locked:
             raise WalletLocked()
         if decision.reason == "insufficient_credits":

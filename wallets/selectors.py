@@ -59,16 +59,23 @@ class Decision:
     already_paid: bool = False
 
 
-def can_perform(*, user_id: int, action_type: str, quantity: int = 1, already_paid: bool = False) -> Decision:
-    """Would `quantity` x `action_type` go through now? Asks only; reserves nothing."""
+def can_perform(
+    *, user_id: int, action_type: str, quantity: int = 1, already_paid: bool = False, wallet: Wallet | None = None
+) -> Decision:
+    """Would `quantity` x `action_type` go through now? Asks only; reserves nothing.
+
+    `wallet`, if the caller has just read it (up to date), saves reading it again."""
     rule = active_rules().filter(action_type=action_type).first()
     if rule is None:
         raise UnknownAction(action_type)
-    wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
     if wallet is None:
-        return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
-    wallet = current_wallet(user_id=user_id) if wallet.billing_cycle_start < period_of() else wallet
-    usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()
+        wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
+        if wallet is None:
+            return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
+        wallet = current_wallet(user_id=user_id) if wallet.billing_cycle_start < period_of() else wallet
+    usage = None
+    if rule.free_allowance_per_month:  # no allowance, no usage row to read
+        usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()
     free_left = free_remaining(rule, usage)
     if already_paid:
         return Decision(action_type, True, 0, wallet.available, free_left, False, "already_paid", 0, quantity, True)

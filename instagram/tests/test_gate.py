@@ -169,3 +169,13 @@ def test_idempotency_key_retry_is_not_charged_twice(make_user, provider):
     assert (first.status_code, retry.status_code) == (200, 200)
     assert (first["X-Credits-Charged"], retry["X-Credits-Charged"]) == ("10", "0")
     assert spends(user).aggregate(s=Sum("amount"))["s"] == 10
+
+
+def test_a_paid_request_has_a_fixed_query_budget(make_user, provider, django_assert_max_num_queries):
+    """Pinned so the gate's cost cannot creep up unnoticed (docs/benchmarks.md has the load figures)."""
+    user = make_user(balance=100)
+    api = client_for(user)
+    with django_assert_max_num_queries(32):
+        assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "10"
+    with django_assert_max_num_queries(12):
+        assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "0"
