@@ -38,6 +38,10 @@ def fetch(call):
         raise UpstreamFailed() from None
 
 
+def profile_with_posts(name: str):
+    return fetch(lambda provider: provider.get_profile(name)), fetch(lambda provider: provider.get_posts(name))
+
+
 GATE_ERRORS = {
     400: OpenApiResponse(description="Invalid username (`invalid_username`)."),
     402: OpenApiResponse(
@@ -95,9 +99,7 @@ class AnalyticsView(GatedView):
     )
     @charges_credits("detailed_analytics", reference=username_reference, access=instagram_access)
     def get(self, request, username):
-        name = username_reference(request, username)
-        profile = fetch(lambda provider: provider.get_profile(name))
-        posts = fetch(lambda provider: provider.get_posts(name))
+        profile, posts = profile_with_posts(username_reference(request, username))
         return Response({"username": profile.username, **analytics.profile_analytics(profile, posts)})
 
 
@@ -112,9 +114,7 @@ class InsightsView(GatedView):
     )
     @charges_credits("ai_insights", reference=username_reference, access=instagram_access)
     def get(self, request, username):
-        name = username_reference(request, username)
-        profile = fetch(lambda provider: provider.get_profile(name))
-        posts = fetch(lambda provider: provider.get_posts(name))
+        profile, posts = profile_with_posts(username_reference(request, username))
         return Response({"username": profile.username, **insights.ai_insights(profile, posts)})
 
 
