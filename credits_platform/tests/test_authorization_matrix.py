@@ -4,7 +4,6 @@ import pytest
 
 from credits_platform.testing.clients import client_for
 from credits_platform.testing.sequences import known_month
-from instagram.tests.gate_fixtures import provider  # noqa: F401 - fixture
 from transactions.models import TopUp
 from wallets.models import Wallet
 

@@ -10,7 +10,6 @@ from wallets.exceptions import WALLET_LOCKED, WALLET_NOT_FOUND
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.services import wallet_set_status
 
-from .gate_fixtures import provider  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 

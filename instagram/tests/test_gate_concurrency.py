@@ -14,7 +14,6 @@ from transactions.models import LedgerEntry
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.verification import ledger_problems
 
-from .gate_fixtures import provider  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

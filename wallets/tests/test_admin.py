@@ -1,10 +1,9 @@
 import pytest
-from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.db import connection
 
 from credits_platform.testing.sequences import known_month
-from pricing.models import BulkTier, PricingRule
+from pricing.models import PricingRule
 from transactions.models import LedgerEntry
 from wallets.models import Wallet
 

@@ -5,7 +5,6 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db.models import Sum
 
 from credits_platform.testing.clients import client_for
 from credits_platform.testing.factories import PackageFactory, UserFactory
