@@ -82,7 +82,7 @@ class ProfileView(GatedView):
         responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
         tags=["instagram"],
     )
-    @charges_credits("influencer_unlock", reference=username_reference, access=instagram_access)
+    @charges_credits
     def get(self, request, username):
         profile = fetch(lambda provider: provider.get_profile(username_reference(request, username)))
         return Response(profile.to_dict())
@@ -97,7 +97,7 @@ class AnalyticsView(GatedView):
         responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
         tags=["instagram"],
     )
-    @charges_credits("detailed_analytics", reference=username_reference, access=instagram_access)
+    @charges_credits
     def get(self, request, username):
         profile, posts = profile_with_posts(username_reference(request, username))
         return Response({"username": profile.username, **analytics.profile_analytics(profile, posts)})
@@ -112,7 +112,7 @@ class InsightsView(GatedView):
         responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
         tags=["instagram"],
     )
-    @charges_credits("ai_insights", reference=username_reference, access=instagram_access)
+    @charges_credits
     def get(self, request, username):
         profile, posts = profile_with_posts(username_reference(request, username))
         return Response({"username": profile.username, **insights.ai_insights(profile, posts)})
@@ -136,7 +136,7 @@ class PostsView(GatedView):
         responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
         tags=["instagram"],
     )
-    @charges_credits("profile_posts", reference=username_reference, access=instagram_access)
+    @charges_credits
     def get(self, request, username):
         return self.posts_page(request, username)
 

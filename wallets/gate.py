@@ -1,25 +1,34 @@
 """The credit gate for premium views: a permission class that asks and a decorator that charges.
 
-    reserve (short transaction)  ->  run the view (no transaction, no lock)  ->  capture on 2xx,
-                                                                               release otherwise
+    ask (permission, reads only)  ->  reserve (short transaction)  ->  run the view (no transaction,
+    no lock)  ->  capture on 2xx, release otherwise
 
 A resource already paid for inside its access window is served free. Two requests for the same
 resource at once are charged once: the second one does not reserve, and whichever settles last
 finds the access recorded by the first and pays nothing.
+
+Each step reads what it needs in one query: the pricing rule once per request (the permission
+reads it, the decorator reuses it), and in each transaction the wallet row is locked together
+with the answers that decide the step (already paid? a hold in flight? this key seen before?).
 """
 
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from datetime import timedelta
+from typing import Protocol
 
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from rest_framework.permissions import BasePermission
 
-from .exceptions import InsufficientCredits, WalletLocked
+from pricing.models import PricingRule
+
+from .exceptions import InsufficientCredits, WalletLocked, WalletNotFound
 from .locking import lock_wallet
-from .models import Hold, HoldStatus
-from .services import credits_capture, credits_release, credits_reserve, wallet_refresh
+from .models import Hold, HoldStatus, Wallet
+from .periods import period_of
+from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")
 
@@ -30,9 +39,23 @@ REMAINING_HEADER = "X-Credits-Remaining"
 class AccessPolicy(Protocol):
     """What the gate needs to know about paid access; the feature app implements it."""
 
-    def is_current(self, *, wallet_id: int, action_type: str, reference: str) -> bool: ...
+    def current(self, *, wallet, action_type: str, reference: str) -> QuerySet:
+        """The access rows in force; `wallet` is an id or an `OuterRef` to the wallet's key."""
 
-    def grant(self, *, wallet_id: int, action_type: str, reference: str) -> None: ...
+    def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> None:
+        """Record (or renew) the access for `window` (None: forever), inside the capture's transaction."""
+
+
+def rule_for(request, action_type: str) -> PricingRule:
+    """The active rule for `action_type`, read once per request (permission and decorator share it)."""
+    rules = request.__dict__.setdefault("_credit_rules", {})
+    if action_type not in rules:
+        rules[action_type] = active_rule(action_type)
+    return rules[action_type]
+
+
+def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
+    return Exists(access.current(wallet=OuterRef("pk"), action_type=action_type, reference=reference))
 
 
 @dataclass(frozen=True)
@@ -44,26 +67,40 @@ class Ticket:
 
 
 def gate_reserve(
-    *, user_id: int, action_type: str, reference: str, access: AccessPolicy, idempotency_key: str | None = None
+    *,
+    user_id: int,
+    action_type: str,
+    reference: str,
+    access: AccessPolicy,
+    rule: PricingRule,
+    idempotency_key: str | None = None,
 ) -> Ticket:
+    holds = Hold.objects.filter(wallet=OuterRef("pk"))
     with transaction.atomic():
-        wallet = lock_wallet(user_id)
-        if access.is_current(wallet_id=wallet.pk, action_type=action_type, reference=reference):
+        wallet = lock_wallet(
+            user_id,
+            already_paid=_paid(access, action_type, reference),
+            in_flight=Exists(holds.filter(action_type=action_type, reference=reference, status=HoldStatus.HELD)),
+            previous=Subquery(holds.filter(idempotency_key=idempotency_key).values("status")[:1])
+            if idempotency_key is not None
+            else Value(None, output_field=CharField()),
+        )
+        if wallet.already_paid:
             return Ticket(hold=None, already_paid=True)
-        if idempotency_key is not None:
-            previous = Hold.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
-            if previous is not None and previous.status in (HoldStatus.CAPTURED, HoldStatus.HELD):
-                # A retry of a request that was charged (or is being served): never charge it again.
-                return Ticket(hold=None, already_paid=previous.status == HoldStatus.CAPTURED)
-            if previous is not None:
-                idempotency_key = None  # the first attempt failed and was released: try afresh
-        in_flight = Hold.objects.filter(
-            wallet=wallet, action_type=action_type, reference=reference, status=HoldStatus.HELD
-        ).exists()
-        if in_flight:
+        if wallet.previous in (HoldStatus.CAPTURED, HoldStatus.HELD):
+            # A retry of a request that was charged (or is being served): never charge it again.
+            return Ticket(hold=None, already_paid=wallet.previous == HoldStatus.CAPTURED)
+        if wallet.previous is not None:
+            idempotency_key = None  # the first attempt failed and was released: try afresh
+        if wallet.in_flight:
             return Ticket(hold=None)  # settle decides: free if the other request paid, else charge then
         hold = credits_reserve(
-            user_id=user_id, action_type=action_type, reference=reference, idempotency_key=idempotency_key
+            user_id=user_id,
+            action_type=action_type,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            rule=rule,
+            wallet=wallet,
         )
         return Ticket(hold=hold)
 
@@ -74,17 +111,21 @@ class Settlement:
     balance: int
 
 
-def gate_settle(*, user_id: int, action_type: str, reference: str, access: AccessPolicy, ticket: Ticket) -> Settlement:
+def gate_settle(
+    *, user_id: int, action_type: str, reference: str, access: AccessPolicy, rule: PricingRule, ticket: Ticket
+) -> Settlement:
     """After a successful response: charge once per resource and record the access."""
     with transaction.atomic():
-        wallet = lock_wallet(user_id)
-        if ticket.already_paid or access.is_current(wallet_id=wallet.pk, action_type=action_type, reference=reference):
+        wallet = lock_wallet(user_id, already_paid=_paid(access, action_type, reference))
+        if ticket.already_paid or wallet.already_paid:
             if ticket.hold is not None:
-                credits_release(hold=ticket.hold)
+                credits_release(hold=ticket.hold, wallet=wallet)
             return Settlement(charged=0, balance=wallet.current_balance)
-        hold = ticket.hold or credits_reserve(user_id=user_id, action_type=action_type, reference=reference)
-        capture = credits_capture(hold=hold)
-        access.grant(wallet_id=wallet.pk, action_type=action_type, reference=reference)
+        hold = ticket.hold or credits_reserve(
+            user_id=user_id, action_type=action_type, reference=reference, rule=rule, wallet=wallet
+        )
+        capture = credits_capture(hold=hold, wallet=wallet)
+        access.grant(wallet_id=wallet.pk, action_type=action_type, reference=reference, window=rule.access_window)
         return Settlement(charged=capture.charged, balance=capture.balance)
 
 
@@ -93,48 +134,49 @@ def gate_abandon(ticket: Ticket) -> None:
         credits_release(hold=ticket.hold)
 
 
-def charges_credits(action_type: str, *, reference: Callable, access: AccessPolicy):
-    """Wrap a view method: reserve, run, capture on 2xx or release on anything else.
+def charges_credits(method):
+    """Wrap a gated view's handler: reserve, run, capture on 2xx or release on anything else.
 
-    `reference(request, **kwargs)` names the resource (and validates it: raise to refuse with 4xx
-    before anything is reserved).
+    The view names what it sells: `credit_action`, `credit_access` (an AccessPolicy) and
+    `credit_reference(request, **kwargs)`, the resource (which validates it: raise to refuse with
+    a 4xx before anything is reserved). `HasCreditsFor` reads the same three.
     """
 
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(view, request, *args, **kwargs):
-            resource = reference(request, **kwargs)
-            user_id = request.user.pk
-            ticket = gate_reserve(
-                user_id=user_id,
-                action_type=action_type,
-                reference=resource,
-                access=access,
-                idempotency_key=request.headers.get("Idempotency-Key") or None,
-            )
-            try:
-                response = method(view, request, *args, **kwargs)
-            except BaseException:
-                gate_abandon(ticket)
-                raise
-            if not 200 <= response.status_code < 300:
-                gate_abandon(ticket)
-                return response
-            try:
-                settlement = gate_settle(
-                    user_id=user_id, action_type=action_type, reference=resource, access=access, ticket=ticket
-                )
-            except BaseException:
-                gate_abandon(ticket)
-                raise
-            response[CHARGED_HEADER] = str(settlement.charged)
-            response[REMAINING_HEADER] = str(settlement.balance)
+    @functools.wraps(method)
+    def wrapper(view, request, *args, **kwargs):
+        action_type, access = view.credit_action, view.credit_access
+        resource = view.credit_reference(request, **kwargs)
+        rule = rule_for(request, action_type)
+        user_id = request.user.pk
+        ticket = gate_reserve(
+            user_id=user_id,
+            action_type=action_type,
+            reference=resource,
+            access=access,
+            rule=rule,
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+        )
+        try:
+            response = method(view, request, *args, **kwargs)
+        except BaseException:
+            gate_abandon(ticket)
+            raise
+        if not 200 <= response.status_code < 300:
+            gate_abandon(ticket)
             return response
+        try:
+            settlement = gate_settle(
+                user_id=user_id, action_type=action_type, reference=resource, access=access, rule=rule, ticket=ticket
+            )
+        except BaseException:
+            gate_abandon(ticket)
+            raise
+        response[CHARGED_HEADER] = str(settlement.charged)
+        response[REMAINING_HEADER] = str(settlement.balance)
+        return response
 
-        wrapper.credit_action = action_type
-        return wrapper
-
-    return decorate
+    wrapper.charges_credits = True
+    return wrapper
 
 
 class HasCreditsFor(BasePermission):
@@ -146,12 +188,23 @@ class HasCreditsFor(BasePermission):
             return False
         from .selectors import can_perform  # selectors import services, which import this module's peers
 
+        action_type = view.credit_action
         resource = view.credit_reference(request, **view.kwargs)
-        wallet = wallet_refresh(user_id=request.user.pk)
-        paid = view.credit_access.is_current(wallet_id=wallet.pk, action_type=view.credit_action, reference=resource)
-        decision = can_perform(user_id=wallet.pk, action_type=view.credit_action, already_paid=paid, wallet=wallet)
+        rule = rule_for(request, action_type)
+        wallet = (
+            Wallet.objects.select_related("package")
+            .annotate(already_paid=_paid(view.credit_access, action_type, resource))
+            .filter(pk=request.user.pk)
+            .first()
+        )
+        if wallet is None:
+            raise WalletNotFound()
         if wallet.is_locked:
             raise WalletLocked()
+        paid = wallet.already_paid
+        if wallet.billing_cycle_start < period_of():
+            wallet = wallet_refresh(user_id=wallet.pk)  # first request of a new month: catch up first
+        decision = can_perform(user_id=wallet.pk, action_type=action_type, already_paid=paid, wallet=wallet, rule=rule)
         if decision.reason == "insufficient_credits":
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

@@ -60,12 +60,20 @@ class Decision:
 
 
 def can_perform(
-    *, user_id: int, action_type: str, quantity: int = 1, already_paid: bool = False, wallet: Wallet | None = None
+    *,
+    user_id: int,
+    action_type: str,
+    quantity: int = 1,
+    already_paid: bool = False,
+    wallet: Wallet | None = None,
+    rule: PricingRule | None = None,
 ) -> Decision:
     """Would `quantity` x `action_type` go through now? Asks only; reserves nothing.
 
-    `wallet`, if the caller has just read it (up to date), saves reading it again."""
-    rule = active_rules().filter(action_type=action_type).first()
+    `wallet` (up to date) and `rule` (the active rule, tiers prefetched), if the caller has just
+    read them, save reading them again."""
+    if rule is None:
+        rule = active_rules().filter(action_type=action_type).first()
     if rule is None:
         raise UnknownAction(action_type)
     if wallet is None:

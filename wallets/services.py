@@ -3,9 +3,14 @@
 Every function is one short atomic block that locks one wallet row (see `locking`), changes it
 and writes exactly one ledger row per balance change. Nothing here talks to the network, so a
 lock is never held across a provider or payment call.
+
+The hold functions also accept `wallet=`, a wallet the caller has already locked inside its own
+atomic block (the gate does, to read what it needs in the same locking query); they then run in
+the caller's block without a savepoint of their own.
 """
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +25,7 @@ from pricing.selectors import default_package
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
-from .locking import lock_hold, lock_wallet
+from .locking import lock_wallet
 from .models import AllowanceUsage, Hold, HoldStatus, Wallet, WalletStatus
 from .periods import period_of
 
@@ -95,6 +100,28 @@ def _catch_up(wallet: Wallet) -> None:
     roll_over_locked_wallet(wallet, period_of())
 
 
+@contextmanager
+def _locked(user_id: int, wallet: Wallet | None):
+    """The wallet row, locked for the block: here, in a new atomic block, or by the caller."""
+    if wallet is None:
+        with transaction.atomic():
+            yield lock_wallet(user_id)
+        return
+    if wallet.pk != user_id or not transaction.get_connection().in_atomic_block:
+        raise ValueError("wallet= must be the caller's locked wallet, inside its atomic block")
+    yield wallet
+
+
+def _settle(hold: Hold, status: str) -> Hold | None:
+    """Move a held hold to `status`; None if it was settled already. Callers hold the wallet lock,
+    which every writer of holds takes first, so the conditional UPDATE is the whole decision."""
+    now = timezone.now()
+    if not Hold.objects.filter(pk=hold.pk, status=HoldStatus.HELD).update(status=status, settled_at=now):
+        return None
+    hold.status, hold.settled_at = status, now
+    return hold
+
+
 def active_rule(action_type: str) -> PricingRule:
     rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
     if rule is None:
@@ -157,7 +184,6 @@ def wallet_set_status(*, user_id: int, status: str, actor=None) -> Wallet:
 # --- holds: reserve, capture, release ------------------------------------------------------------
 
 
-@transaction.atomic
 def credits_reserve(
     *,
     user_id: int,
@@ -165,46 +191,52 @@ def credits_reserve(
     quantity: int = 1,
     reference: str = "",
     idempotency_key: str | None = None,
+    rule: PricingRule | None = None,
+    wallet: Wallet | None = None,
 ) -> Hold:
-    """Set aside the price of `quantity` actions (free units first) or raise why not."""
+    """Set aside the price of `quantity` actions (free units first) or raise why not.
+
+    `rule`, if the caller has read the active rule for `action_type` already, saves reading it again."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10_000:
         raise InvalidAmount("Quantity must be a whole number between 1 and 10000.")
-    wallet = lock_wallet(user_id)
-    if idempotency_key is not None:
-        existing = Hold.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
-    if wallet.is_locked:
-        raise WalletLocked()
-    rule = active_rule(action_type)
-    _catch_up(wallet)
+    if rule is not None and rule.action_type != action_type:
+        raise ValueError("rule= must be the rule of action_type")
+    with _locked(user_id, wallet) as wallet:
+        if idempotency_key is not None:
+            existing = Hold.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        if wallet.is_locked:
+            raise WalletLocked()
+        rule = rule or active_rule(action_type)
+        _catch_up(wallet)
 
-    period = period_of()
-    usage, free_remaining = None, 0
-    if rule.free_allowance_per_month:  # rules without an allowance skip the usage row entirely
-        usage, _ = AllowanceUsage.objects.get_or_create(wallet=wallet, period=period, action_type=action_type)
-        free_remaining = max(0, rule.free_allowance_per_month - usage.used - usage.reserved)
-    price = quote(rule, quantity=quantity, free_remaining=free_remaining)
-    if price.total_credits > wallet.available:
-        raise InsufficientCredits(required=price.total_credits, available=wallet.available)
+        period = period_of()
+        usage, free_remaining = None, 0
+        if rule.free_allowance_per_month:  # rules without an allowance skip the usage row entirely
+            usage, _ = AllowanceUsage.objects.get_or_create(wallet=wallet, period=period, action_type=action_type)
+            free_remaining = max(0, rule.free_allowance_per_month - usage.used - usage.reserved)
+        price = quote(rule, quantity=quantity, free_remaining=free_remaining)
+        if price.total_credits > wallet.available:
+            raise InsufficientCredits(required=price.total_credits, available=wallet.available)
 
-    if price.free_units:
-        usage.reserved += price.free_units
-        usage.save(update_fields=["reserved"])
-    if price.total_credits:
-        wallet.reserved += price.total_credits
-        wallet.save(update_fields=["reserved", "updated_at"])
-    return Hold.objects.create(
-        wallet=wallet,
-        action_type=action_type,
-        quantity=quantity,
-        amount=price.total_credits,
-        free_units=price.free_units,
-        period=period,
-        reference=reference[:255],
-        idempotency_key=idempotency_key,
-        expires_at=timezone.now() + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS),
-    )
+        if price.free_units:
+            usage.reserved += price.free_units
+            usage.save(update_fields=["reserved"])
+        if price.total_credits:
+            wallet.reserved += price.total_credits
+            wallet.save(update_fields=["reserved", "updated_at"])
+        return Hold.objects.create(
+            wallet=wallet,
+            action_type=action_type,
+            quantity=quantity,
+            amount=price.total_credits,
+            free_units=price.free_units,
+            period=period,
+            reference=reference[:255],
+            idempotency_key=idempotency_key,
+            expires_at=timezone.now() + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS),
+        )
 
 
 @dataclass(frozen=True)
@@ -214,70 +246,61 @@ class Capture:
     balance: int
 
 
-@transaction.atomic
-def credits_capture(*, hold: Hold, description: str = "") -> Capture:
+def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None = None) -> Capture:
     """Turn a hold into a charge: one `spend` row for the credits, one `free_use` row for free units.
 
     Capturing a hold twice returns the first outcome; capturing a released one raises HoldNotActive.
     """
-    wallet = lock_wallet(hold.wallet_id)
-    hold = lock_hold(hold.pk)
-    if hold.status == HoldStatus.CAPTURED:
+    with _locked(hold.wallet_id, wallet) as wallet:
+        if _settle(hold, HoldStatus.CAPTURED) is None:
+            hold = Hold.objects.get(pk=hold.pk)
+            if hold.status == HoldStatus.CAPTURED:
+                return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
+            raise HoldNotActive()
+
+        if hold.free_units:
+            AllowanceUsage.objects.filter(wallet=wallet, period=hold.period, action_type=hold.action_type).update(
+                used=F("used") + hold.free_units, reserved=F("reserved") - hold.free_units
+            )
+            _record(
+                wallet,
+                TransactionType.FREE_USE,
+                0,
+                action_type=hold.action_type,
+                quantity=hold.free_units,
+                reference=hold.reference,
+                description=f"Free allowance used for {hold.action_type}",
+                idempotency_key=f"hold:{hold.pk}:free",
+            )
+        if hold.amount:
+            wallet.reserved -= hold.amount
+            _take(wallet, hold.amount)
+            _record(
+                wallet,
+                TransactionType.SPEND,
+                -hold.amount,
+                action_type=hold.action_type,
+                quantity=hold.quantity - hold.free_units,
+                reference=hold.reference,
+                description=description or f"Credits spent for {hold.action_type}",
+                idempotency_key=f"hold:{hold.pk}:spend",
+            )
         return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
-    if hold.status != HoldStatus.HELD:
-        raise HoldNotActive()
-
-    if hold.free_units:
-        AllowanceUsage.objects.filter(wallet=wallet, period=hold.period, action_type=hold.action_type).update(
-            used=F("used") + hold.free_units, reserved=F("reserved") - hold.free_units
-        )
-        _record(
-            wallet,
-            TransactionType.FREE_USE,
-            0,
-            action_type=hold.action_type,
-            quantity=hold.free_units,
-            reference=hold.reference,
-            description=f"Free allowance used for {hold.action_type}",
-            idempotency_key=f"hold:{hold.pk}:free",
-        )
-    if hold.amount:
-        wallet.reserved -= hold.amount
-        _take(wallet, hold.amount)
-        _record(
-            wallet,
-            TransactionType.SPEND,
-            -hold.amount,
-            action_type=hold.action_type,
-            quantity=hold.quantity - hold.free_units,
-            reference=hold.reference,
-            description=description or f"Credits spent for {hold.action_type}",
-            idempotency_key=f"hold:{hold.pk}:spend",
-        )
-    hold.status = HoldStatus.CAPTURED
-    hold.settled_at = timezone.now()
-    hold.save(update_fields=["status", "settled_at"])
-    return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
 
 
-@transaction.atomic
-def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED) -> Hold:
+def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wallet | None = None) -> Hold:
     """Give a hold's credits and free units back. Releasing a settled hold changes nothing."""
-    wallet = lock_wallet(hold.wallet_id)
-    hold = lock_hold(hold.pk)
-    if hold.status != HoldStatus.HELD:
+    with _locked(hold.wallet_id, wallet) as wallet:
+        if _settle(hold, status) is None:
+            return Hold.objects.get(pk=hold.pk)
+        if hold.free_units:
+            AllowanceUsage.objects.filter(wallet=wallet, period=hold.period, action_type=hold.action_type).update(
+                reserved=F("reserved") - hold.free_units
+            )
+        if hold.amount:
+            wallet.reserved -= hold.amount
+            wallet.save(update_fields=["reserved", "updated_at"])
         return hold
-    if hold.free_units:
-        AllowanceUsage.objects.filter(wallet=wallet, period=hold.period, action_type=hold.action_type).update(
-            reserved=F("reserved") - hold.free_units
-        )
-    if hold.amount:
-        wallet.reserved -= hold.amount
-        wallet.save(update_fields=["reserved", "updated_at"])
-    hold.status = status
-    hold.settled_at = timezone.now()
-    hold.save(update_fields=["status", "settled_at"])
-    return hold
 
 
 def holds_release_stale(*, now=None, limit: int = 1000) -> int:
