@@ -28,8 +28,11 @@ fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing} $(BIN)/pytest credits_platform/tests/test_fuzz.py
 
 bench: install
+	@$(BIN)/python -m credits_platform.service_check postgres
 	$(BIN)/python -m bench.reset_monthly --wallets 100000
 	$(BIN)/python -m bench.http_load
+	$(BIN)/python -m bench.queries_per_request
+	$(BIN)/python -m bench.profile_gate
 
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO
