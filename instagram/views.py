@@ -43,7 +43,9 @@ def profile_with_posts(name: str):
 
 
 GATE_ERRORS = {
-    400: OpenApiResponse(description="Invalid username (`invalid_username`)."),
+    400: OpenApiResponse(
+        description="Invalid username (`invalid_username`) or Idempotency-Key (`invalid_idempotency_key`)."
+    ),
     402: OpenApiResponse(
         description="`insufficient_credits` (with X-Credits-Required/Available/Needed headers), "
         "`wallet_locked` or `wallet_not_found`."
@@ -57,7 +59,10 @@ CHARGE_HEADERS = [
         "username", OpenApiTypes.STR, OpenApiParameter.PATH,
         pattern=r"^[A-Za-z0-9_]([A-Za-z0-9._]{0,28}[A-Za-z0-9_])?$", description="An Instagram username.",
     ),
-    OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Retry-safe key."),
+    OpenApiParameter(
+        "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=r"^[\x20-\x7E]{1,255}$",
+        description="Retry-safe key: a retry with the same key is never charged twice.",
+    ),
 ]
 
 

@@ -57,3 +57,8 @@ class HoldNotActive(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "hold_not_active"
     detail = "This hold was already settled."
+
+
+class InvalidIdempotencyKey(DomainError):
+    code = "invalid_idempotency_key"
+    detail = "Idempotency-Key must be 1 to 255 printable ASCII characters."

@@ -24,7 +24,7 @@ from rest_framework.permissions import BasePermission
 
 from pricing.models import PricingRule
 
-from .exceptions import InsufficientCredits, WalletLocked, WalletNotFound
+from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
 from .periods import period_of
@@ -52,6 +52,16 @@ def rule_for(request, action_type: str) -> PricingRule:
     if action_type not in rules:
         rules[action_type] = active_rule(action_type)
     return rules[action_type]
+
+
+def idempotency_key_of(request) -> str | None:
+    """The request's Idempotency-Key header, if any; one a hold cannot store is refused (400)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        raise InvalidIdempotencyKey()
+    return key
 
 
 def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
@@ -146,6 +156,7 @@ def charges_credits(method):
     def wrapper(view, request, *args, **kwargs):
         action_type, access = view.credit_action, view.credit_access
         resource = view.credit_reference(request, **kwargs)
+        idempotency_key = idempotency_key_of(request)
         rule = rule_for(request, action_type)
         user_id = request.user.pk
         ticket = gate_reserve(
@@ -154,7 +165,7 @@ def charges_credits(method):
             reference=resource,
             access=access,
             rule=rule,
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency_key,
         )
         try:
             response = method(view, request, *args, **kwargs)

@@ -172,6 +172,14 @@ def test_idempotency_key_retry_is_not_charged_twice(make_user, provider):
     assert spends(user).aggregate(s=Sum("amount"))["s"] == 10
 
 
+@pytest.mark.parametrize("key", ["k" * 256, "", "caf\u00e9", "tab\there"])
+def test_an_idempotency_key_a_hold_cannot_store_is_refused(make_user, provider, key):
+    user = make_user(balance=100)
+    response = client_for(user).get("/api/v1/profile/dev_dan/posts", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_idempotency_key"
+    assert provider.calls == [] and not Hold.objects.filter(wallet_id=user.pk).exists()
+
+
 def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
     """Pinned so the gate's cost cannot creep up unnoticed (docs/benchmarks.md has the load figures).
 
