@@ -1,6 +1,6 @@
 """HTTP benchmarks under gunicorn (DEBUG off, PostgreSQL), load from this separate process.
 
-    .venv/bin/python -m bench.http_load [--seconds 8] [--concurrency 16] [--workers 4] [--history 1000000]
+    .venv/bin/python -m bench.http_load [--seconds 8] [--rounds 2] [--concurrency 16] [--workers 4] [--history 1000000]
 
 Prints, each as a ratio measured in this one run:
   1. gate overhead: a gated endpoint charging every request vs the same view with the gate off;
@@ -92,14 +92,31 @@ async def load(base: str, paths_for, tokens: list[str], seconds: float, concurre
 
     started = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    return {"elapsed": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
+
+
+def summary(runs: list[dict]) -> dict:
+    """Several runs of one scenario as one: total requests over total time, pooled percentiles."""
+    latencies = sorted(latency for run in runs for latency in run["latencies"])
+    statuses = {}
+    for run in runs:
+        for status, count in run["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
     return {
-        "rps": len(latencies) / elapsed,
+        "rps": len(latencies) / sum(run["elapsed"] for run in runs),
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
         "statuses": statuses,
     }
+
+
+def compare(run, first, second, rounds: int) -> tuple[dict, dict]:
+    """Run two scenarios alternately, `rounds` times each, so drift on a shared machine hits both."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(run(*first))
+        b.append(run(*second))
+    return summary(a), summary(b)
 
 
 def line(name: str, result: dict) -> str:
@@ -114,6 +131,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--history", type=int, default=1_000_000)
     parser.add_argument("--port", type=int, default=8189)
+    parser.add_argument("--rounds", type=int, default=2, help="alternate each compared pair this many times")
+    parser.add_argument("--scenarios", default="gate,hot,history", help="comma-separated subset of gate,hot,history")
     args = parser.parse_args(argv)
 
     recreate_database()
@@ -124,7 +143,7 @@ def main(argv=None) -> int:
 
     connection.close()
     print(f"seeded in {time.perf_counter() - started:.1f}s; gunicorn -w {args.workers}, {args.concurrency} clients, "
-          f"{args.seconds:.0f}s per scenario")
+          f"{args.seconds:.0f}s per run, each compared pair alternated {args.rounds}x")
     server = start_gunicorn(args.port, args.workers)
     base = f"http://127.0.0.1:{args.port}"
     run = lambda paths, toks: asyncio.run(load(base, paths, toks, args.seconds, args.concurrency))  # noqa: E731
@@ -132,27 +151,28 @@ def main(argv=None) -> int:
         posts = lambda i, n: f"/api/v1/profile/{DEMO[(i + n) % len(DEMO)]}/posts"  # noqa: E731
         ungated = lambda i, n: f"/bench/ungated/{DEMO[(i + n) % len(DEMO)]}/posts"  # noqa: E731
         run(ungated, tokens["clients"])  # warm the workers and the provider cache
-        off, on = run(ungated, tokens["clients"]), run(posts, tokens["clients"])
-        print("1. gate overhead")
-        print(line("gate off (same view)", off))
-        print(line("gate on, charging every request", on))
-        print(f"  ratio gated/ungated: {on['rps'] / off['rps']:.2f}  (goal >= 0.70)")
-
-        shared = run(posts, tokens["clients"][:1])
-        own = run(posts, tokens["clients"])
-        print("2. hot wallet")
-        print(line("every client on one wallet", shared))
-        print(line("one wallet per client", own))
-        print(f"  ratio shared/own: {shared['rps'] / own['rps']:.2f}  (goal >= 0.90)")
-
-        print(f"3. history growth (1,000 vs {args.history:,} ledger rows)")
-        for path in ("/api/v1/api/credits/dashboard", "/api/v1/api/credits/usage/monthly",
-                     "/api/v1/api/credits/transactions"):
-            small = run(lambda i, n: path, [tokens["small"]])
-            large = run(lambda i, n: path, [tokens["large"]])
-            print(line(f"{path.rsplit('/', 1)[-1]} @1,000", small))
-            print(line(f"{path.rsplit('/', 1)[-1]} @{args.history:,}", large))
-            print(f"  ratio p50 large/small: {large['p50_ms'] / small['p50_ms']:.2f}  (goal <= 1.5)")
+        scenarios = set(args.scenarios.split(","))
+        if "gate" in scenarios:
+            off, on = compare(run, (ungated, tokens["clients"]), (posts, tokens["clients"]), args.rounds)
+            print("1. gate overhead")
+            print(line("gate off (same view)", off))
+            print(line("gate on, charging every request", on))
+            print(f"  ratio gated/ungated: {on['rps'] / off['rps']:.2f}  (goal >= 0.70)")
+        if "hot" in scenarios:
+            shared, own = compare(run, (posts, tokens["clients"][:1]), (posts, tokens["clients"]), args.rounds)
+            print("2. hot wallet")
+            print(line("every client on one wallet", shared))
+            print(line("one wallet per client", own))
+            print(f"  ratio shared/own: {shared['rps'] / own['rps']:.2f}  (goal >= 0.90)")
+        if "history" in scenarios:
+            print(f"3. history growth (1,000 vs {args.history:,} ledger rows)")
+            for path in ("/api/v1/api/credits/dashboard", "/api/v1/api/credits/usage/monthly",
+                         "/api/v1/api/credits/transactions"):
+                small, large = compare(run, (lambda i, n: path, [tokens["small"]]),
+                                       (lambda i, n: path, [tokens["large"]]), args.rounds)
+                print(line(f"{path.rsplit('/', 1)[-1]} @1,000", small))
+                print(line(f"{path.rsplit('/', 1)[-1]} @{args.history:,}", large))
+                print(f"  ratio p50 large/small: {large['p50_ms'] / small['p50_ms']:.2f}  (goal <= 1.5)")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
