@@ -116,7 +116,8 @@ def _settle(hold: Hold, status: str) -> Hold | None:
     """Move a held hold to `status`; None if it was settled already. Callers hold the wallet lock,
     which every writer of holds takes first, so the conditional UPDATE is the whole decision."""
     now = timezone.now()
-    if not Hold.objects.filter(pk=hold.pk, status=HoldStatus.HELD).update(status=status, settled_at=now):
+    held = Hold.objects.filter(wallet_id=hold.wallet_id, pk=hold.pk, status=HoldStatus.HELD)  # by wallet: one shard
+    if not held.update(status=status, settled_at=now):
         return None
     hold.status, hold.settled_at = status, now
     return hold
@@ -253,7 +254,7 @@ def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None 
     """
     with _locked(hold.wallet_id, wallet) as wallet:
         if _settle(hold, HoldStatus.CAPTURED) is None:
-            hold = Hold.objects.get(pk=hold.pk)
+            hold = Hold.objects.get(wallet_id=hold.wallet_id, pk=hold.pk)
             if hold.status == HoldStatus.CAPTURED:
                 return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
             raise HoldNotActive()
@@ -292,7 +293,7 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
     """Give a hold's credits and free units back. Releasing a settled hold changes nothing."""
     with _locked(hold.wallet_id, wallet) as wallet:
         if _settle(hold, status) is None:
-            return Hold.objects.get(pk=hold.pk)
+            return Hold.objects.get(wallet_id=hold.wallet_id, pk=hold.pk)
         if hold.free_units:
             AllowanceUsage.objects.filter(wallet=wallet, period=hold.period, action_type=hold.action_type).update(
                 reserved=F("reserved") - hold.free_units
