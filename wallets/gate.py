@@ -7,9 +7,9 @@ A resource already paid for inside its access window is served free. Two request
 resource at once are charged once: the second one does not reserve, and whichever settles last
 finds the access recorded by the first and pays nothing.
 
-Each step reads what it needs in one query: the pricing rule once per request (the permission
-reads it, the decorator reuses it), and in each transaction the wallet row is locked together
-with the answers that decide the step (already paid? a hold in flight? this key seen before?).
+The pricing rule is read once per request (the permission reads it, the decorator reuses it).
+Each transaction locks the wallet row once, then reads the answers that decide the step (already
+paid? a hold in flight? this key seen before?) in a single statement.
 """
 
 import functools
@@ -57,15 +57,25 @@ def rule_for(request, action_type: str) -> PricingRule:
 def idempotency_key_of(request) -> str | None:
     """The request's Idempotency-Key header, if any; one a hold cannot store is refused (400)."""
     key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+    if not key:
+        return None  # absent or empty: no key
+    if len(key) > 255 or not key.isascii() or not key.isprintable():
         raise InvalidIdempotencyKey()
     return key
 
 
 def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
     return Exists(access.current(wallet=OuterRef("pk"), action_type=action_type, reference=reference))
+
+
+def _read_after_lock(user_id: int, **checks) -> dict:
+    """`checks` (expressions over the wallet's rows), in one statement issued once the wallet is locked.
+
+    Not folded into the locking query on purpose: under READ COMMITTED a statement sees the data
+    committed before it *started*, so a locking SELECT that waited for another request would
+    return the fresh wallet row but stale answers (an access or a hold committed by the request it
+    waited for would be invisible, and the resource charged twice). A new statement sees them."""
+    return Wallet.objects.filter(pk=user_id).values(**checks).get()
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def gate_reserve(
 ) -> Ticket:
     holds = Hold.objects.filter(wallet=OuterRef("pk"))
     with transaction.atomic():
-        wallet = lock_wallet(
+        wallet = lock_wallet(user_id)
+        state = _read_after_lock(
             user_id,
             already_paid=_paid(access, action_type, reference),
             in_flight=Exists(holds.filter(action_type=action_type, reference=reference, status=HoldStatus.HELD)),
@@ -95,14 +106,14 @@ def gate_reserve(
             if idempotency_key is not None
             else Value(None, output_field=CharField()),
         )
-        if wallet.already_paid:
+        if state["already_paid"]:
             return Ticket(hold=None, already_paid=True)
-        if wallet.previous in (HoldStatus.CAPTURED, HoldStatus.HELD):
+        if state["previous"] in (HoldStatus.CAPTURED, HoldStatus.HELD):
             # A retry of a request that was charged (or is being served): never charge it again.
-            return Ticket(hold=None, already_paid=wallet.previous == HoldStatus.CAPTURED)
-        if wallet.previous is not None:
+            return Ticket(hold=None, already_paid=state["previous"] == HoldStatus.CAPTURED)
+        if state["previous"] is not None:
             idempotency_key = None  # the first attempt failed and was released: try afresh
-        if wallet.in_flight:
+        if state["in_flight"]:
             return Ticket(hold=None)  # settle decides: free if the other request paid, else charge then
         hold = credits_reserve(
             user_id=user_id,
@@ -126,8 +137,12 @@ def gate_settle(
 ) -> Settlement:
     """After a successful response: charge once per resource and record the access."""
     with transaction.atomic():
-        wallet = lock_wallet(user_id, already_paid=_paid(access, action_type, reference))
-        if ticket.already_paid or wallet.already_paid:
+        wallet = lock_wallet(user_id)
+        already_paid = (
+            ticket.already_paid
+            or _read_after_lock(user_id, already_paid=_paid(access, action_type, reference))["already_paid"]
+        )
+        if already_paid:
             if ticket.hold is not None:
                 credits_release(hold=ticket.hold, wallet=wallet)
             return Settlement(charged=0, balance=wallet.current_balance)
@@ -201,7 +216,7 @@ class HasCreditsFor(BasePermission):
 
         action_type = view.credit_action
         resource = view.credit_reference(request, **view.kwargs)
-        rule = rule_for(request, action_type)
+        idempotency_key_of(request)  # bad input is a 400 before any question of credits
         wallet = (
             Wallet.objects.select_related("package")
             .annotate(already_paid=_paid(view.credit_access, action_type, resource))
@@ -213,6 +228,7 @@ class HasCreditsFor(BasePermission):
         if wallet.is_locked:
             raise WalletLocked()
         paid = wallet.already_paid
+        rule = rule_for(request, action_type)
         if wallet.billing_cycle_start < period_of():
             wallet = wallet_refresh(user_id=wallet.pk)  # first request of a new month: catch up first
         decision = can_perform(user_id=wallet.pk, action_type=action_type, already_paid=paid, wallet=wallet, rule=rule)

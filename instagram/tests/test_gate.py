@@ -172,7 +172,7 @@ def test_idempotency_key_retry_is_not_charged_twice(make_user, provider):
     assert spends(user).aggregate(s=Sum("amount"))["s"] == 10
 
 
-@pytest.mark.parametrize("key", ["k" * 256, "", "caf\u00e9", "tab\there"])
+@pytest.mark.parametrize("key", ["k" * 256, "caf\u00e9", "tab\there"])
 def test_an_idempotency_key_a_hold_cannot_store_is_refused(make_user, provider, key):
     user = make_user(balance=100)
     response = client_for(user).get("/api/v1/profile/dev_dan/posts", HTTP_IDEMPOTENCY_KEY=key)
@@ -180,12 +180,26 @@ def test_an_idempotency_key_a_hold_cannot_store_is_refused(make_user, provider, 
     assert provider.calls == [] and not Hold.objects.filter(wallet_id=user.pk).exists()
 
 
+def test_a_bad_idempotency_key_is_refused_before_any_question_of_credits(make_user, provider):
+    user = make_user(balance=0)
+    response = client_for(user).get("/api/v1/profile/dev_dan/posts", HTTP_IDEMPOTENCY_KEY="k" * 256)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_idempotency_key"
+
+
+def test_an_empty_idempotency_key_is_no_key(make_user, provider):
+    user = make_user(balance=100)
+    response = client_for(user).get("/api/v1/profile/dev_dan/posts", HTTP_IDEMPOTENCY_KEY="")
+    assert (response.status_code, response["X-Credits-Charged"]) == (200, "10")
+    assert Hold.objects.get(wallet_id=user.pk).idempotency_key is None
+
+
 def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
     """Pinned so the gate's cost cannot creep up unnoticed (docs/benchmarks.md has the load figures).
 
-    A paid request: the user; the permission's rule, tiers and wallet; the reserve's locking read,
-    wallet update and hold; the capture's locking read, hold, wallet, ledger row and access record
-    (+ two savepoint pairs here, which are BEGIN/COMMIT outside a test's transaction)."""
+    A paid request: the user; the permission's wallet, rule and tiers; the reserve's lock, its
+    checks (paid? in flight? key seen?), wallet update and hold; the capture's lock, its check
+    (paid?), hold, wallet, ledger row and access record (+ two savepoint pairs here, which are
+    BEGIN/COMMIT outside a test's transaction)."""
     user = make_user(balance=100)
     api = client_for(user)
     with CaptureQueriesContext(connection) as paid:
@@ -193,7 +207,7 @@ def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
     with CaptureQueriesContext(connection) as repeat:
         assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "0"
     statements = [q["sql"] for q in paid.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 12, "\n".join(statements)
+    assert len(statements) == 14, "\n".join(statements)
     assert sum('FROM "pricing_pricingrule"' in sql for sql in statements) == 1  # the rule is read once
     assert sum("FOR UPDATE" in sql for sql in statements) == 2  # one lock per transaction
-    assert len([q for q in repeat.captured_queries if "SAVEPOINT" not in q["sql"]]) == 6  # no writes
+    assert len([q for q in repeat.captured_queries if "SAVEPOINT" not in q["sql"]]) == 7  # no writes

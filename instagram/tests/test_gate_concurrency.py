@@ -84,3 +84,100 @@ def test_the_wallet_lock_is_not_held_during_the_provider_call(live_server, make_
     assert timings["fast"][1] < timings["slow"][1] - 0.5
     assert timings["fast"][1] - timings["fast"][0] < 1.0
     assert Wallet.objects.get(pk=user.pk).current_balance == 80
+
+
+# --- a request that waits for the wallet lock decides on what the lock holder committed -----------
+
+
+def wait_until_a_backend_waits_for_a_lock(timeout: float = 10) -> None:
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no request waited for the wallet lock")
+
+
+def while_holding_the_wallet_lock(user, work, then):
+    """Run `work` in a transaction that holds `user`'s wallet lock, start `then` in another thread,
+    and commit only once `then` is blocked on that lock; returns what `then` returned."""
+    from django.db import connection, transaction
+
+    from wallets.locking import lock_wallet
+
+    locked, commit = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                wallet = lock_wallet(user.pk)
+                work(wallet)
+                locked.set()
+                assert commit.wait(10)
+        finally:
+            connection.close()
+
+    def waiter():
+        try:
+            return then()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(holder)
+        assert locked.wait(10)
+        second = pool.submit(waiter)
+        wait_until_a_backend_waits_for_a_lock()
+        commit.set()
+        first.result(timeout=10)
+        return second.result(timeout=10)
+
+
+def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_user):
+    """Two requests for one resource: the first captures and records the access while the second
+    waits to settle. The second must find the access and pay nothing."""
+    from instagram.access import instagram_access
+    from wallets.gate import Ticket, gate_settle
+    from wallets.services import active_rule
+
+    user = make_user(balance=100)
+    rule = active_rule("profile_posts")
+
+    def first_request_captures(wallet):
+        instagram_access.grant(wallet_id=wallet.pk, action_type="profile_posts", reference="dev_dan",
+                               window=rule.access_window)
+
+    settlement = while_holding_the_wallet_lock(user, first_request_captures, lambda: gate_settle(
+        user_id=user.pk, action_type="profile_posts", reference="dev_dan", access=instagram_access, rule=rule,
+        ticket=Ticket(hold=None),
+    ))
+    assert settlement.charged == 0
+    assert not LedgerEntry.objects.filter(wallet_id=user.pk, transaction_type="spend").exists()
+    assert Wallet.objects.get(pk=user.pk).current_balance == 100
+
+
+def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user):
+    """The second request for a resource, arriving while the first reserves it, must see the hold in
+    flight and not set aside the price a second time."""
+    from instagram.access import instagram_access
+    from wallets.gate import gate_reserve
+    from wallets.services import active_rule, credits_reserve
+
+    user = make_user(balance=100)
+    rule = active_rule("profile_posts")
+
+    def first_request_reserves(wallet):
+        credits_reserve(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule, wallet=wallet)
+
+    ticket = while_holding_the_wallet_lock(user, first_request_reserves, lambda: gate_reserve(
+        user_id=user.pk, action_type="profile_posts", reference="dev_dan", access=instagram_access, rule=rule,
+    ))
+    assert ticket.hold is None
+    assert Hold.objects.filter(wallet_id=user.pk, status=HoldStatus.HELD).count() == 1
+    assert Wallet.objects.get(pk=user.pk).reserved == rule.credits_per_action
