@@ -17,8 +17,9 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."),
         ),
         migrations.RunSQL(
-            "UPDATE wallets_wallet w SET ledger_rows ="
-            " (SELECT count(*) FROM transactions_ledgerentry l WHERE l.wallet_id = w.user_id)",
+            # No table aliases: SQLite (make run) does not take them in UPDATE.
+            "UPDATE wallets_wallet SET ledger_rows = (SELECT count(*) FROM transactions_ledgerentry"
+            " WHERE transactions_ledgerentry.wallet_id = wallets_wallet.user_id)",
             migrations.RunSQL.noop,
         ),
     ]
