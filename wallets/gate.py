@@ -42,8 +42,10 @@ class AccessPolicy(Protocol):
     def current(self, *, wallet, action_type: str, reference: str) -> QuerySet:
         """The access rows in force; `wallet` is an id or an `OuterRef` to the wallet's key."""
 
-    def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> None:
-        """Record (or renew) the access for `window` (None: forever), inside the capture's transaction."""
+    def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> bool:
+        """Inside the capture's transaction: record the access for `window` (None: forever), or renew
+        an expired one, and say True; say False if one is in force (another request paid for it).
+        It must decide on the latest committed rows (e.g. INSERT ... ON CONFLICT), not a snapshot."""
 
 
 def rule_for(request, action_type: str) -> PricingRule:
@@ -138,11 +140,11 @@ def gate_settle(
     """After a successful response: charge once per resource and record the access."""
     with transaction.atomic():
         wallet = lock_wallet(user_id)
-        already_paid = (
-            ticket.already_paid
-            or _read_after_lock(user_id, already_paid=_paid(access, action_type, reference))["already_paid"]
-        )
-        if already_paid:
+        # The grant is also the check: it records the access unless one is in force, i.e. unless
+        # another request for this resource settled (and paid) while this one was being served.
+        if ticket.already_paid or not access.grant(
+            wallet_id=wallet.pk, action_type=action_type, reference=reference, window=rule.access_window
+        ):
             if ticket.hold is not None:
                 credits_release(hold=ticket.hold, wallet=wallet)
             return Settlement(charged=0, balance=wallet.current_balance)
@@ -150,7 +152,6 @@ def gate_settle(
             user_id=user_id, action_type=action_type, reference=reference, rule=rule, wallet=wallet
         )
         capture = credits_capture(hold=hold, wallet=wallet)
-        access.grant(wallet_id=wallet.pk, action_type=action_type, reference=reference, window=rule.access_window)
         return Settlement(charged=capture.charged, balance=capture.balance)
 
 

@@ -55,11 +55,11 @@ READS = [
 WRITES = [
     # The four gated views on a resource not paid for yet. Rules with a free allowance also read
     # and update the month's usage row (influencer_unlock, detailed_analytics: +2 or +3).
-    Call("get", P + "eco_emma", 16, note="paid with a free unit"),
+    Call("get", P + "eco_emma", 15, note="paid with a free unit"),
     Call("get", P + "eco_emma", 8, note="repeat inside the access window, free"),
-    Call("get", P + "eco_emma/analytics", 17, note="paid with a free unit"),
-    Call("get", P + "eco_emma/ai-insights", 14, note="paid with credits"),
-    Call("get", P + "eco_emma/posts", 14, note="paid with credits"),
+    Call("get", P + "eco_emma/analytics", 16, note="paid with a free unit"),
+    Call("get", P + "eco_emma/ai-insights", 13, note="paid with credits"),
+    Call("get", P + "eco_emma/posts", 13, note="paid with credits"),
     Call("post", C + "wallet/create", 3, body={}, note="wallet exists"),
     Call("post", "/api/v1/auth/register", 7, anonymous=True, note="user, wallet, first grant",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),

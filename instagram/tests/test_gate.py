@@ -197,9 +197,9 @@ def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
     """Pinned so the gate's cost cannot creep up unnoticed (docs/benchmarks.md has the load figures).
 
     A paid request: the user; the permission's wallet, rule and tiers; the reserve's lock, its
-    checks (paid? in flight? key seen?), wallet update and hold; the capture's lock, its check
-    (paid?), hold, wallet, ledger row and access record (+ two savepoint pairs here, which are
-    BEGIN/COMMIT outside a test's transaction)."""
+    checks (paid? in flight? key seen?), wallet update and hold; the capture's lock, access record
+    (which is also its "paid already?" check), hold, wallet and ledger row (+ two savepoint pairs
+    here, which are BEGIN/COMMIT outside a test's transaction)."""
     user = make_user(balance=100)
     api = client_for(user)
     with CaptureQueriesContext(connection) as paid:
@@ -207,7 +207,7 @@ def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
     with CaptureQueriesContext(connection) as repeat:
         assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "0"
     statements = [q["sql"] for q in paid.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 14, "\n".join(statements)
+    assert len(statements) == 13, "\n".join(statements)
     assert sum('FROM "pricing_pricingrule"' in sql for sql in statements) == 1  # the rule is read once
     assert sum("FOR UPDATE" in sql for sql in statements) == 2  # one lock per transaction
     assert len([q for q in repeat.captured_queries if "SAVEPOINT" not in q["sql"]]) == 7  # no writes
