@@ -202,7 +202,6 @@ def charges_credits(method):
         response[REMAINING_HEADER] = str(settlement.balance)
         return response
 
-    wrapper.charges_credits = True
     return wrapper
 
 
