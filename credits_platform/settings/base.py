@@ -78,6 +78,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # `make run`: SQLite ignores SELECT ... FOR UPDATE, and a deferred transaction that reads then
+    # writes fails with "database is locked" when another one wrote first. IMMEDIATE takes the
+    # write lock at BEGIN, so concurrent requests queue (up to `timeout` seconds) instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

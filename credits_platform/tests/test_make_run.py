@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FIRST_REQUESTS = """
 import json
+from concurrent.futures import ThreadPoolExecutor
+from django.db import connection
 from django.test import Client
 from wallets.models import Wallet
 
@@ -26,12 +28,26 @@ paid = client.get("/api/v1/profile/dev_dan/ai-insights", **auth)
 repeat = client.get("/api/v1/profile/dev_dan/ai-insights", **auth)
 invalid = client.get("/api/v1/profile/bad..name/posts", **auth)
 after = Wallet.objects.get(user__username="demo").current_balance
+
+def concurrent(name):  # 8 threads, each with its own SQLite connection, as runserver's threads
+    try:
+        response = Client(HTTP_HOST="127.0.0.1").get(f"/api/v1/profile/{name}/posts", **auth)
+        return response.status_code, response.headers.get("X-Credits-Charged", "0")
+    finally:
+        connection.close()
+
+with ThreadPoolExecutor(max_workers=8) as pool:
+    racing = list(pool.map(concurrent, ["alice.travels", "bob_fitness", "chef.carla", "eco_emma"] * 2))
 print(json.dumps({
     "paid": [paid.status_code, paid.headers.get("X-Credits-Charged")],
     "repeat": [repeat.status_code, repeat.headers.get("X-Credits-Charged")],
     "invalid": [invalid.status_code, invalid.json()["code"]],
     "spent": before - after,
     "dashboard": client.get("/api/v1/api/credits/dashboard", **auth).status_code,
+    "racing_statuses": sorted({status for status, _ in racing}),
+    "racing_charged": sum(int(charged) for _, charged in racing),
+    "racing_spent": after - Wallet.objects.get(user__username="demo").current_balance,
+    "balance": Wallet.objects.get(user__username="demo").current_balance,
 }))
 """
 
@@ -60,4 +76,7 @@ def test_make_run_setup_and_first_requests_on_sqlite(tmp_path):
     assert outcome["invalid"] == [400, "invalid_username"]
     assert outcome["spent"] == 20
     assert outcome["dashboard"] == 200
+    # Concurrent requests queue for SQLite's write lock: no 500, no overdraft, headers == balance drop.
+    assert set(outcome["racing_statuses"]) <= {200, 402}, outcome
+    assert outcome["racing_charged"] == outcome["racing_spent"] and outcome["balance"] >= 0
     manage("verify_ledger", env=env)
