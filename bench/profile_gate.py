@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     from django.test.utils import CaptureQueriesContext
     from pyinstrument import Profiler
 
+    from credits_platform.testing.endpoints import statements
+
     from .http_load import seed
 
     tokens = seed(1, 1000)
@@ -47,8 +49,8 @@ def main(argv=None) -> int:
     def queries(path: str) -> str:
         with CaptureQueriesContext(connection) as captured:
             client.get(path)
-        control = [q for q in captured.captured_queries if q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
-        return f"{len(captured) - len(control)} (+{len(control)} transaction control)"
+        sql = statements(captured)
+        return f"{len(sql)} (+{len(captured) - len(sql)} transaction control)"
 
     run(gated, 20), run(ungated, 20)  # warm caches and connections
     print(f"queries per request: gate off {queries(ungated('dev_dan'))}, gate on {queries(gated('dev_dan'))}")

@@ -81,6 +81,17 @@ def _read_after_lock(user_id: int, **checks) -> dict:
 
 
 @dataclass(frozen=True)
+class Purchase:
+    """What one gated request buys: `action_type` on `reference`, for the wallet of `user_id`."""
+
+    user_id: int
+    action_type: str
+    reference: str
+    access: AccessPolicy
+    rule: PricingRule
+
+
+@dataclass(frozen=True)
 class Ticket:
     """What the reservation step decided: a hold to settle, or nothing to pay."""
 
@@ -88,22 +99,16 @@ class Ticket:
     already_paid: bool = False
 
 
-def gate_reserve(
-    *,
-    user_id: int,
-    action_type: str,
-    reference: str,
-    access: AccessPolicy,
-    rule: PricingRule,
-    idempotency_key: str | None = None,
-) -> Ticket:
+def gate_reserve(purchase: Purchase, *, idempotency_key: str | None = None) -> Ticket:
     holds = Hold.objects.filter(wallet=OuterRef("pk"))
     with transaction.atomic():
-        wallet = lock_wallet(user_id)
+        wallet = lock_wallet(purchase.user_id)
         state = _read_after_lock(
-            user_id,
-            already_paid=_paid(access, action_type, reference),
-            in_flight=Exists(holds.filter(action_type=action_type, reference=reference, status=HoldStatus.HELD)),
+            purchase.user_id,
+            already_paid=_paid(purchase.access, purchase.action_type, purchase.reference),
+            in_flight=Exists(
+                holds.filter(action_type=purchase.action_type, reference=purchase.reference, status=HoldStatus.HELD)
+            ),
             previous=Subquery(holds.filter(idempotency_key=idempotency_key).values("status")[:1])
             if idempotency_key is not None
             else Value(None, output_field=CharField()),
@@ -117,15 +122,18 @@ def gate_reserve(
             idempotency_key = None  # the first attempt failed and was released: try afresh
         if state["in_flight"]:
             return Ticket(hold=None)  # settle decides: free if the other request paid, else charge then
-        hold = credits_reserve(
-            user_id=user_id,
-            action_type=action_type,
-            reference=reference,
-            idempotency_key=idempotency_key,
-            rule=rule,
-            wallet=wallet,
-        )
-        return Ticket(hold=hold)
+        return Ticket(hold=_reserve(purchase, wallet, idempotency_key=idempotency_key))
+
+
+def _reserve(purchase: Purchase, wallet: Wallet, *, idempotency_key: str | None = None) -> Hold:
+    return credits_reserve(
+        user_id=purchase.user_id,
+        action_type=purchase.action_type,
+        reference=purchase.reference,
+        idempotency_key=idempotency_key,
+        rule=purchase.rule,
+        wallet=wallet,
+    )
 
 
 @dataclass(frozen=True)
@@ -134,24 +142,22 @@ class Settlement:
     balance: int
 
 
-def gate_settle(
-    *, user_id: int, action_type: str, reference: str, access: AccessPolicy, rule: PricingRule, ticket: Ticket
-) -> Settlement:
+def gate_settle(purchase: Purchase, ticket: Ticket) -> Settlement:
     """After a successful response: charge once per resource and record the access."""
     with transaction.atomic():
-        wallet = lock_wallet(user_id)
+        wallet = lock_wallet(purchase.user_id)
         # The grant is also the check: it records the access unless one is in force, i.e. unless
         # another request for this resource settled (and paid) while this one was being served.
-        if ticket.already_paid or not access.grant(
-            wallet_id=wallet.pk, action_type=action_type, reference=reference, window=rule.access_window
+        if ticket.already_paid or not purchase.access.grant(
+            wallet_id=wallet.pk,
+            action_type=purchase.action_type,
+            reference=purchase.reference,
+            window=purchase.rule.access_window,
         ):
             if ticket.hold is not None:
                 credits_release(hold=ticket.hold, wallet=wallet)
             return Settlement(charged=0, balance=wallet.current_balance)
-        hold = ticket.hold or credits_reserve(
-            user_id=user_id, action_type=action_type, reference=reference, rule=rule, wallet=wallet
-        )
-        capture = credits_capture(hold=hold, wallet=wallet)
+        capture = credits_capture(hold=ticket.hold or _reserve(purchase, wallet), wallet=wallet)
         return Settlement(charged=capture.charged, balance=capture.balance)
 
 
@@ -170,33 +176,22 @@ def charges_credits(method):
 
     @functools.wraps(method)
     def wrapper(view, request, *args, **kwargs):
-        action_type, access = view.credit_action, view.credit_access
-        resource = view.credit_reference(request, **kwargs)
-        idempotency_key = idempotency_key_of(request)
-        rule = rule_for(request, action_type)
-        user_id = request.user.pk
-        ticket = gate_reserve(
-            user_id=user_id,
-            action_type=action_type,
-            reference=resource,
-            access=access,
-            rule=rule,
-            idempotency_key=idempotency_key,
+        purchase = Purchase(
+            user_id=request.user.pk,
+            action_type=view.credit_action,
+            reference=view.credit_reference(request, **kwargs),
+            access=view.credit_access,
+            rule=rule_for(request, view.credit_action),
         )
+        ticket = gate_reserve(purchase, idempotency_key=idempotency_key_of(request))
         try:
             response = method(view, request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                gate_abandon(ticket)
+                return response
+            settlement = gate_settle(purchase, ticket)
         except BaseException:
-            gate_abandon(ticket)
-            raise
-        if not 200 <= response.status_code < 300:
-            gate_abandon(ticket)
-            return response
-        try:
-            settlement = gate_settle(
-                user_id=user_id, action_type=action_type, reference=resource, access=access, rule=rule, ticket=ticket
-            )
-        except BaseException:
-            gate_abandon(ticket)
+            gate_abandon(ticket)  # releasing a settled or released hold changes nothing
             raise
         response[CHARGED_HEADER] = str(settlement.charged)
         response[REMAINING_HEADER] = str(settlement.balance)

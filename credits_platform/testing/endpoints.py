@@ -76,10 +76,14 @@ def call(client, endpoint: Call):
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL a block ran, without transaction control: inside a test's transaction a request's
+    BEGIN/COMMIT become savepoints, and a count must not differ between the two."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
+
+
 def count_queries(client, endpoint: Call) -> tuple[int, object]:
-    """(statements, response) for one call. Transaction control is not counted: inside a test's
-    transaction a gated request's BEGIN/COMMIT become savepoints, and the count must not differ."""
+    """(statements, response) for one call."""
     with CaptureQueriesContext(connection) as captured:
         response = call(client, endpoint)
-    statements = [q for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
-    return len(statements), response
+    return len(statements(captured)), response

@@ -143,20 +143,21 @@ def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_us
     """Two requests for one resource: the first captures and records the access while the second
     waits to settle. The second must find the access and pay nothing."""
     from instagram.access import instagram_access
-    from wallets.gate import Ticket, gate_settle
+    from wallets.gate import Purchase, Ticket, gate_settle
     from wallets.services import active_rule
 
     user = make_user(balance=100)
     rule = active_rule("profile_posts")
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
+                        access=instagram_access, rule=rule)
 
     def first_request_captures(wallet):
         instagram_access.grant(wallet_id=wallet.pk, action_type="profile_posts", reference="dev_dan",
                                window=rule.access_window)
 
-    settlement = while_holding_the_wallet_lock(user, first_request_captures, lambda: gate_settle(
-        user_id=user.pk, action_type="profile_posts", reference="dev_dan", access=instagram_access, rule=rule,
-        ticket=Ticket(hold=None),
-    ))
+    settlement = while_holding_the_wallet_lock(
+        user, first_request_captures, lambda: gate_settle(purchase, Ticket(hold=None))
+    )
     assert settlement.charged == 0
     assert not LedgerEntry.objects.filter(wallet_id=user.pk, transaction_type="spend").exists()
     assert Wallet.objects.get(pk=user.pk).current_balance == 100
@@ -166,18 +167,18 @@ def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user)
     """The second request for a resource, arriving while the first reserves it, must see the hold in
     flight and not set aside the price a second time."""
     from instagram.access import instagram_access
-    from wallets.gate import gate_reserve
+    from wallets.gate import Purchase, gate_reserve
     from wallets.services import active_rule, credits_reserve
 
     user = make_user(balance=100)
     rule = active_rule("profile_posts")
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
+                        access=instagram_access, rule=rule)
 
     def first_request_reserves(wallet):
         credits_reserve(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule, wallet=wallet)
 
-    ticket = while_holding_the_wallet_lock(user, first_request_reserves, lambda: gate_reserve(
-        user_id=user.pk, action_type="profile_posts", reference="dev_dan", access=instagram_access, rule=rule,
-    ))
+    ticket = while_holding_the_wallet_lock(user, first_request_reserves, lambda: gate_reserve(purchase))
     assert ticket.hold is None
     assert Hold.objects.filter(wallet_id=user.pk, status=HoldStatus.HELD).count() == 1
     assert Wallet.objects.get(pk=user.pk).reserved == rule.credits_per_action

@@ -5,8 +5,10 @@ import threading
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from credits_platform.testing.clients import client_for
+from credits_platform.testing.endpoints import statements
 from credits_platform.testing.sequences import use
 from transactions.models import LedgerEntry, PaymentEvent, TopUp
 from wallets.models import Wallet
@@ -184,16 +186,13 @@ def test_concurrent_deliveries_credit_once(make_user, stripe_server, live_server
 @pytest.mark.django_db
 def test_checkout_and_webhook_query_budgets(api, anon, user, stripe_server):
     """Pinned like every other endpoint's (credits_platform/testing/endpoints.py)."""
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as checkout:
         body = api.post(CHECKOUT, {"credits": 100}, format="json").json()
     event = session_event("evt_budget", "checkout.session.completed", body["session_id"], body["top_up_id"])
     with CaptureQueriesContext(connection) as webhook:
         assert deliver(anon, event).status_code == 200
-    count = lambda captured: len([q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]])  # noqa: E731
     assert purchased(user) == 100
-    assert count(checkout) <= 4  # user, tiers, top-up insert, provider reference update
+    assert len(statements(checkout)) <= 4  # user, tiers, top-up insert, provider reference update
     # event insert and re-read, top-up lock, wallet lock, idempotency-key check, wallet, ledger row,
     # top-up completed, event processed
-    assert count(webhook) <= 9
+    assert len(statements(webhook)) <= 9
