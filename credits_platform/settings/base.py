@@ -172,6 +172,8 @@ CELERY_BEAT_HEARTBEAT_SECONDS = float(os.environ.get("CELERY_BEAT_HEARTBEAT_SECO
 # Credits
 CREDITS_HOLD_TTL_SECONDS = int(os.environ.get("CREDITS_HOLD_TTL_SECONDS", "120"))
 CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
+# Purchased credits never expire unless this is set (days from the purchase).
+PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAYS", "0")) or None
 
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))
