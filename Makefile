@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
+	$(BIN)/python -m bench.csv_export
 
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO

@@ -4,7 +4,7 @@ import yaml
 pytestmark = pytest.mark.django_db
 
 CREDITS_PATHS = [
-    "balance", "wallet/summary", "dashboard", "wallet/create", "transactions", "transactions/search",
+    "balance", "wallet/summary", "dashboard", "wallet/create", "transactions", "transactions/search", "transactions/export.csv",
     "usage/monthly", "analytics/spending", "can-perform/{action_type}", "pricing", "pricing/{action_type}",
     "pricing/calculate", "allowances", "system/stats", "top-up/estimate", "top-up/history",
 ]
