@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "wallets",
     "transactions",
     "instagram",
+    "webapp",
 ]
 
 MIDDLEWARE = [
