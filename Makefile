@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test bench fuzz worker beat clean
+.PHONY: install run test bench fuzz worker beat clean frontend
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -34,6 +34,10 @@ bench: install
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
 	$(BIN)/python -m bench.csv_export
+
+# Rebuild the web components (frontend/ -> webapp/static/webapp/credits-components.js, committed).
+frontend:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO
