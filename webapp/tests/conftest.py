@@ -4,14 +4,23 @@ import pytest
 
 from .browser import launch_chromium
 
-# The live server runs in a thread of this process; Playwright's sync API runs its own event loop
-# in the test's thread, which Django would otherwise take for an async context.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    yield from launch_chromium()
+    # Playwright's sync API keeps an event loop in the test's thread, which Django then takes for an
+    # async context and refuses ORM calls in. Allowed for these tests only, and put back after, so
+    # nothing else (e.g. the `check --deploy` test's subprocess) inherits it.
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        yield from launch_chromium()
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
 
 
 @pytest.fixture
