@@ -8,7 +8,7 @@ from webapp.views import CreditsPage
 
 from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
-from .health import health
+from ops.health import health
 from .routing import route
 
 api_v1 = [
