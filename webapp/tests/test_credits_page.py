@@ -170,3 +170,54 @@ def test_reads_well_at_phone_and_desktop_widths(browser, live_server, demo, widt
         page.screenshot(path=str(SCREENSHOTS / f"credits-page-{width}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_panels_light_up_when_the_grant_alert_and_recharge_endpoints_exist(page, live_server, demo):
+    """Those endpoints belong to other parts of the system; here the browser answers for them with
+    the shapes of the contract (SPEC: Grants, Notifications, Auto-recharge), the rest is the real API."""
+    import json
+
+    sent = {}
+
+    def answer(body, status=200):
+        return lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    def alerts(route):
+        if route.request.method == "PATCH":
+            sent["alerts"] = route.request.post_data_json
+            return answer(route.request.post_data_json)(route)
+        return answer({"low_balance_threshold": 20})(route)
+
+    page.route("**/api/credits/grants*", answer({"count": 2, "next": None, "previous": None, "results": [
+        {"id": 1, "source": "promo", "amount": 30, "remaining": 12, "priority": 0,
+         "expires_at": "2026-12-01T00:00:00Z", "created_at": "2026-11-01T00:00:00Z", "reason": "launch week"},
+        {"id": 2, "source": "monthly", "amount": 50, "remaining": 50, "priority": 10,
+         "expires_at": None, "created_at": "2026-11-01T00:00:00Z", "reason": ""},
+    ]}))
+    page.route("**/api/credits/alerts", alerts)
+    page.route("**/api/credits/notifications", answer({"count": 1, "unread_count": 1, "next": None, "previous": None, "results": [
+        {"id": 9, "event": "balance.low", "title": "Your balance is below 20 credits", "created_at": "2026-11-20T10:00:00Z", "read_at": None},
+    ]}))
+    page.route("**/api/credits/auto-recharge", answer({"enabled": True, "threshold": 15, "credits": 300, "monthly_limit": 900}))
+
+    def balance_with_grant_fields(route):
+        real = route.fetch()
+        body = {**real.json(), "bonus_balance": 12, "expiring_soon": {"credits": 12, "expires_at": "2026-12-01T00:00:00Z"}}
+        route.fulfill(response=real, json=body)
+
+    page.route("**/api/credits/balance", balance_with_grant_fields)
+
+    sign_in(page, live_server, *DEMO)
+    expect(page.get_by_text("launch week")).to_be_visible()
+    expect(page.get_by_text("12 credits expire on 1 Dec 2026")).to_be_visible()
+    expect(page.get_by_text("Bonus", exact=True)).to_be_visible()
+    expect(page.get_by_text("Your balance is below 20 credits")).to_be_visible()
+    expect(page.get_by_text("(1 unread)")).to_be_visible()
+    expect(page.get_by_label("When below")).to_have_value("15")
+    expect(page.get_by_label("At most a month")).to_have_value("900")
+
+    threshold = page.get_by_label("Tell me when my balance falls below")
+    threshold.fill("35")
+    threshold.press("Enter")
+    expect(page.get_by_text("below 35 credits")).to_be_visible()
+    assert sent["alerts"] == {"low_balance_threshold": 35}
