@@ -221,3 +221,21 @@ def test_panels_light_up_when_the_grant_alert_and_recharge_endpoints_exist(page,
     threshold.press("Enter")
     expect(page.get_by_text("below 35 credits")).to_be_visible()
     assert sent["alerts"] == {"low_balance_threshold": 35}
+
+
+def test_every_control_is_reachable_with_the_tab_key(page, live_server, demo):
+    sign_in(page, live_server, *DEMO)
+    expect(page.get_by_test_id("history-table")).to_be_visible()
+    page.get_by_role("button", name="Refresh").focus()
+    reached = []
+    for _ in range(45):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(
+            """() => {
+              let el = document.activeElement;
+              while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+              return (el.getAttribute('name') || el.textContent || '').trim();
+            }"""
+        ))
+    for control in ("Sign out", "q", "transaction_type", "Download CSV", "username", "Run", "Buy with card"):
+        assert control in reached, (control, reached)

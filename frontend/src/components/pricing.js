@@ -1,6 +1,6 @@
 import { html } from "lit";
 import { ApiError } from "../api.js";
-import { CreditsElement, PAYMENT_REQUIRED, label, number } from "../base.js";
+import { CreditsElement, PAYMENT_REQUIRED, UNAUTHORIZED, label, number } from "../base.js";
 
 // The gated profile endpoints, by the action they charge for.
 export const GATED_PATHS = {
@@ -60,7 +60,7 @@ export class CreditsPricing extends CreditsElement {
   explain(error, action) {
     if (!(error instanceof ApiError)) return { kind: "bad", text: `Something went wrong: ${error.message}` };
     if (error.status === 401) {
-      this.emit("credits-unauthorized", { code: error.code });
+      this.emit(UNAUTHORIZED, { code: error.code });
       return { kind: "warn", text: "Your session has expired. Please sign in again." };
     }
     if (error.status === 402 && error.code === "insufficient_credits") {
