@@ -55,7 +55,7 @@ class Wallet(models.Model):
         indexes = [models.Index(fields=["status", "billing_cycle_start"], name="wallet_cycle_idx")]
 
     def __str__(self) -> str:
-        return f"wallet of {self.user_id}"
+        return f"wallet of {self.user.username}"
 
     @property
     def current_balance(self) -> int:
