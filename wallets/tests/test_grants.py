@@ -212,3 +212,17 @@ def test_grants_endpoint_and_command(user, capsys):
     assert api.get(C + "grants?status=soon").status_code == 400
     with pytest.raises(Exception, match="ISO 8601"):
         call_command("grant_credits", user.username, "5", "--reason", "x", "--expires-at", "tomorrow")
+
+
+def test_the_periodic_task_expires_grants_of_wallets_nobody_touches(make_user):
+    from wallets.tasks import expire_due_grants
+
+    users = [make_user() for _ in range(3)]
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    for user in users:
+        promo(user, 10, "flash sale", soon)
+    assert expire_due_grants.apply().get() == 0
+    with time_machine.travel(soon + timedelta(seconds=1)):
+        assert expire_due_grants.apply().get() == 3
+    assert [Wallet.objects.get(pk=u.pk).bonus_balance for u in users] == [0, 0, 0]
+    assert ledger_problems() == []
