@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transactions.payments.views import CheckoutView, StripeWebhookView
 
+from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
 
 from .admin_views import spending_overview
@@ -28,6 +29,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
+    path("admin/credits-finance/", admin.site.admin_view(finance_page), name="credits-finance"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("app/", CreditsPage.as_view(), name="credits-app"),
