@@ -1,0 +1,80 @@
+"""A browser frontend on an allowed origin: preflights pass without a token, the credits headers are readable."""
+
+import pytest
+from django.test import override_settings
+
+from credits_platform.testing.clients import client_for
+
+pytestmark = pytest.mark.django_db
+ALLOWED = "http://localhost:5173"
+CREDITS_HEADERS = ["X-Credits-Charged", "X-Credits-Remaining", "X-Credits-Required", "X-Credits-Available", "X-Credits-Needed"]
+PROTECTED = ["/api/v1/api/credits/balance", "/api/v1/profile/dev_dan/ai-insights"]
+
+
+def preflight(client, path: str, origin: str):
+    return client.options(
+        path,
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, idempotency-key",
+    )
+
+
+def exposed(response) -> set[str]:
+    return {name.strip().lower() for name in response.get("Access-Control-Expose-Headers", "").split(",")}
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
+@pytest.mark.parametrize("path", PROTECTED)
+def test_a_preflight_from_an_allowed_origin_needs_no_token(anon, path):
+    response = preflight(anon, path, ALLOWED)
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == ALLOWED
+    assert "GET" in response["Access-Control-Allow-Methods"]
+    allowed_headers = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "idempotency-key"} <= allowed_headers
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
+@pytest.mark.parametrize("path", PROTECTED)
+def test_a_disallowed_origin_gets_no_cors_headers(anon, path):
+    response = preflight(anon, path, "https://evil.example")
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
+    actual = anon.get(path, HTTP_ORIGIN="https://evil.example")
+    assert actual.status_code == 401
+    assert not [name for name in actual.headers if name.lower().startswith("access-control-")]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
+def test_a_charged_response_exposes_the_credits_headers(make_user):
+    client = client_for(make_user(balance=100))
+    response = client.get("/api/v1/profile/dev_dan/ai-insights", HTTP_ORIGIN=ALLOWED)
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == ALLOWED
+    assert response["X-Credits-Charged"] == "20" and response["X-Credits-Remaining"] == "80"
+    assert {h.lower() for h in CREDITS_HEADERS} | {"x-request-id"} <= exposed(response)
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
+def test_a_402_from_an_allowed_origin_is_readable_by_the_browser(make_user):
+    client = client_for(make_user(balance=5))
+    response = client.get("/api/v1/profile/dev_dan/ai-insights", HTTP_ORIGIN=ALLOWED)
+    assert response.status_code == 402
+    assert response["Access-Control-Allow-Origin"] == ALLOWED
+    assert response["X-Credits-Needed"] == "15"
+    assert {"x-credits-required", "x-credits-available", "x-credits-needed"} <= exposed(response)
+
+
+def test_no_origin_is_allowed_by_default(anon):
+    assert not preflight(anon, PROTECTED[0], ALLOWED).has_header("Access-Control-Allow-Origin")
+
+
+def test_make_run_allows_the_usual_local_dev_servers(monkeypatch):
+    import importlib
+
+    import credits_platform.settings.local as local
+
+    monkeypatch.delenv("CORS_ALLOWED_ORIGINS", raising=False)
+    assert {"http://localhost:5173", "http://127.0.0.1:3000", "http://localhost:8080"} <= set(importlib.reload(local).CORS_ALLOWED_ORIGINS)
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com/, https://admin.example.com")
+    assert importlib.reload(local).CORS_ALLOWED_ORIGINS == ["https://app.example.com", "https://admin.example.com"]
