@@ -63,7 +63,8 @@ WRITES = [
     Call("post", C + "wallet/create", 3, body={}, note="wallet exists"),
     Call("post", "/api/v1/auth/register", 7, anonymous=True, note="user, wallet, first grant",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),
-    Call("post", "/api/v1/auth/token", 1, anonymous=True, body={"username": "newcomer", "password": "a-long-passphrase-2026"}),
+    Call("post", "/api/v1/auth/token", 2, anonymous=True, note="user, outstanding refresh token",
+         body={"username": "newcomer", "password": "a-long-passphrase-2026"}),
 ]
 
 

@@ -157,3 +157,21 @@ def test_an_expired_access_token_from_simplejwt_itself(user):
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=-timedelta(seconds=5))
     assert_readable(with_header(f"Bearer {token}").get(BALANCE), 401, "token_not_valid", "Token is expired.")
+
+
+def test_refresh_and_logout_query_budgets(anon, user):
+    """Rotation reads the blacklist and the user, then writes the outstanding and blacklisted rows.
+    Pinned here because each call needs a fresh token (the other auth budgets: testing/endpoints.py)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from credits_platform.testing.endpoints import statements
+
+    refresh = str(RefreshToken.for_user(user))
+    with CaptureQueriesContext(connection) as captured:
+        refreshed = anon.post(REFRESH, {"refresh": refresh}, format="json")
+    assert refreshed.status_code == 200
+    assert len(statements(captured)) <= 9, statements(captured)  # simplejwt looks the user up three times
+    with CaptureQueriesContext(connection) as captured:
+        assert anon.post(LOGOUT, {"refresh": refreshed.json()["refresh"]}, format="json").status_code == 200
+    assert len(statements(captured)) <= 5, statements(captured)
