@@ -56,6 +56,8 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 
 
 class LogoutSerializer(StrictSerializer):
+    """The refresh token to revoke (POST auth/logout)."""
+
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
 
     def validate(self, attrs):

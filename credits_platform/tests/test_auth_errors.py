@@ -175,3 +175,12 @@ def test_refresh_and_logout_query_budgets(anon, user):
     with CaptureQueriesContext(connection) as captured:
         assert anon.post(LOGOUT, {"refresh": refreshed.json()["refresh"]}, format="json").status_code == 200
     assert len(statements(captured)) <= 5, statements(captured)
+
+
+def test_the_schema_documents_logout(anon):
+    import yaml
+
+    paths = yaml.safe_load(anon.get("/api/v1/schema/").content)["paths"]
+    logout = paths["/api/v1/auth/logout/"]["post"] if "/api/v1/auth/logout/" in paths else paths["/api/v1/auth/logout"]["post"]
+    assert {"200", "400", "401", "429"} <= set(logout["responses"])
+    assert logout["tags"] == ["auth"]
