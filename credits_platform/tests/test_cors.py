@@ -78,3 +78,17 @@ def test_make_run_allows_the_usual_local_dev_servers(monkeypatch):
     assert {"http://localhost:5173", "http://127.0.0.1:3000", "http://localhost:8080"} <= set(importlib.reload(local).CORS_ALLOWED_ORIGINS)
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com/, https://admin.example.com")
     assert importlib.reload(local).CORS_ALLOWED_ORIGINS == ["https://app.example.com", "https://admin.example.com"]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
+def test_a_preflight_over_real_http(live_server):
+    import httpx
+
+    response = httpx.options(
+        f"{live_server.url}/api/v1/profile/dev_dan/analytics",
+        headers={"Origin": ALLOWED, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+    assert response.headers["x-request-id"]
