@@ -21,6 +21,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_origins(name: str, default: str) -> list[str]:
+    """Comma-separated origins; a trailing slash is dropped (django-cors-headers refuses paths)."""
+    return [origin.rstrip("/") for origin in env_list(name, default)]
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-local-development-key-change-me")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -149,7 +154,7 @@ SIMPLE_JWT = {
 
 # CORS for browser frontends on other origins (comma-separated, scheme://host[:port]); none by
 # default, the usual local dev servers in `make run` (settings/local.py).
-CORS_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("CORS_ALLOWED_ORIGINS", "")]
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS", "")
 CORS_URLS_REGEX = r"^/api/"
 # Authorization is in the library's default request headers already; the gate reads Idempotency-Key.
 CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key")

@@ -80,6 +80,9 @@ def test_make_run_allows_the_usual_local_dev_servers(monkeypatch):
     assert importlib.reload(local).CORS_ALLOWED_ORIGINS == ["https://app.example.com", "https://admin.example.com"]
 
 
+# live_server flushes the database afterwards: marked transactional so pytest-django runs it with
+# the other transactional tests, after every test that relies on the data-migrated catalogue.
+@pytest.mark.django_db(transaction=True)
 @override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED])
 def test_a_preflight_over_real_http(live_server):
     import httpx
