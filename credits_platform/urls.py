@@ -6,7 +6,7 @@ from transactions.payments.views import CheckoutView, StripeWebhookView
 
 from .admin_views import spending_overview
 from .auth import LogoutView, RegisterView, TokenRefresh, TokenView
-from .health import health
+from ops.health import health
 from .routing import route
 
 api_v1 = [

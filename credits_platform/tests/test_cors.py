@@ -69,15 +69,28 @@ def test_no_origin_is_allowed_by_default(anon):
     assert not preflight(anon, PROTECTED[0], ALLOWED).has_header("Access-Control-Allow-Origin")
 
 
-def test_make_run_allows_the_usual_local_dev_servers(monkeypatch):
-    import importlib
+def local_origins(**env: str) -> list[str]:
+    """CORS_ALLOWED_ORIGINS as `make run`'s settings compute them, in a fresh interpreter (those
+    settings start an embedded database unless DATABASE_URL is set, so it is set here)."""
+    import json
+    import os
+    import subprocess
+    import sys
 
-    import credits_platform.settings.local as local
+    environment = {k: v for k, v in os.environ.items() if k != "CORS_ALLOWED_ORIGINS"}
+    environment.update(DJANGO_SETTINGS_MODULE="credits_platform.settings.local", DATABASE_URL="postgres://root@127.0.0.1:5432/unused", **env)
+    code = "import json, django; django.setup(); from django.conf import settings; print(json.dumps(settings.CORS_ALLOWED_ORIGINS))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
-    monkeypatch.delenv("CORS_ALLOWED_ORIGINS", raising=False)
-    assert {"http://localhost:5173", "http://127.0.0.1:3000", "http://localhost:8080"} <= set(importlib.reload(local).CORS_ALLOWED_ORIGINS)
-    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com/, https://admin.example.com")
-    assert importlib.reload(local).CORS_ALLOWED_ORIGINS == ["https://app.example.com", "https://admin.example.com"]
+
+def test_make_run_allows_the_usual_local_dev_servers():
+    assert {"http://localhost:5173", "http://127.0.0.1:3000", "http://localhost:8080"} <= set(local_origins())
+    assert local_origins(CORS_ALLOWED_ORIGINS="https://app.example.com/, https://admin.example.com") == [
+        "https://app.example.com",
+        "https://admin.example.com",
+    ]
 
 
 # live_server flushes the database afterwards: marked transactional so pytest-django runs it with
