@@ -74,6 +74,8 @@ def test_an_integer_user_id_claim_still_works(user):
 
 
 def test_a_token_of_a_user_who_no_longer_exists(user):
+    # A user with a ledger cannot be deleted (the ledger PROTECTs its wallet), so the token names an
+    # id with no user behind it: the same lookup miss a deleted account gives.
     token = signed(access_payload(user, user_id=str(user.pk + 10_000)))
     assert_readable(with_header(f"Bearer {token}").get(BALANCE), 401, "user_not_found", "User not found.")
 
