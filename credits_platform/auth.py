@@ -62,26 +62,33 @@ class TokenView(AuthThrottled, TokenObtainPairView):
 
 
 class TokenRefresh(AuthThrottled, TokenRefreshView):
-    """Answers {access, refresh}: the refresh token rotates and the one sent is blacklisted."""
-
     serializer_class = TokenRefreshSerializer
 
     # Documented with simplejwt's own serializer, which drf-spectacular knows how to describe.
-    @extend_schema(request=DocumentedRefreshSerializer, responses={200: DocumentedRefreshSerializer}, tags=["auth"])
+    @extend_schema(
+        request=DocumentedRefreshSerializer,
+        responses={200: DocumentedRefreshSerializer},
+        tags=["auth"],
+        description="A new access token and a new refresh token. The refresh token sent is revoked: "
+        "keep the new one. An expired, revoked or malformed token is 401 `token_not_valid`.",
+    )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
 
 class LogoutView(AuthThrottled, TokenViewBase):
-    """Revokes a refresh token. No access token needed: holding the refresh token is the proof.
-
-    Access tokens already issued stay valid until they expire (JWT_ACCESS_MINUTES); the client
-    drops them. TokenViewBase turns a bad, expired or revoked token into 401 token_not_valid.
-    """
-
+    # No access token needed: holding the refresh token is the proof (and an expired access token
+    # must not stop a logout). TokenViewBase turns a TokenError into 401 token_not_valid.
     serializer_class = LogoutSerializer
 
-    @extend_schema(request=LogoutSerializer, responses={200: LoggedOutSerializer}, tags=["auth"])
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={200: LoggedOutSerializer},
+        tags=["auth"],
+        description="Revokes the refresh token; needs no access token. Access tokens already issued stay "
+        "valid until they expire (30 minutes by default): forget them. A malformed, expired or already "
+        "revoked token is 401 `token_not_valid`.",
+    )
     def post(self, request, *args, **kwargs):
         super().post(request, *args, **kwargs)
         return Response({"detail": "Logged out."}, status=status.HTTP_200_OK)
