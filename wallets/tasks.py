@@ -4,7 +4,7 @@ from celery import shared_task
 
 from .cycle import reset_period
 from .periods import parse_period, period_of
-from .services import holds_release_stale
+from .services import grants_expire_due, holds_release_stale
 
 
 @shared_task(name="wallets.tasks.release_stale_holds")
@@ -16,3 +16,8 @@ def release_stale_holds() -> int:
 def reset_monthly_allowances(period: str | None = None) -> dict:
     report = reset_period(parse_period(period) if period else period_of())
     return {"period": report.period, "wallets_reset": report.wallets_reset, "seconds": round(report.seconds, 3)}
+
+
+@shared_task(name="wallets.tasks.expire_due_grants")
+def expire_due_grants() -> int:
+    return grants_expire_due()
