@@ -8,7 +8,7 @@ from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
 
 from .admin_views import spending_overview
-from .auth import RegisterView, TokenRefresh, TokenView
+from .auth import LogoutView, RegisterView, TokenRefresh, TokenView
 from ops.health import health
 from .routing import route
 
@@ -17,6 +17,7 @@ api_v1 = [
     route("auth/register", RegisterView.as_view(), "auth-register"),
     route("auth/token", TokenView.as_view(), "auth-token"),
     route("auth/token/refresh", TokenRefresh.as_view(), "auth-token-refresh"),
+    route("auth/logout", LogoutView.as_view(), "auth-logout"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
     path("api/credits/", include("wallets.urls")),
