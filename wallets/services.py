@@ -215,7 +215,8 @@ def _catch_up(wallet: Wallet) -> None:
     now = timezone.now()
     period = period_of(now)
     if wallet.billing_cycle_start < period and not wallet.is_locked:
-        _run(sql.ROLL_OVER, "w.user_id = %(user_id)s", {**_roll_over_params(period), "user_id": wallet.pk})
+        _run(sql.ROLL_OVER, "w.user_id = %(user_id)s", {**_roll_over_params(period), "user_id": wallet.pk},
+             grant_selector="g.wallet_id = %(user_id)s")
         wallet.refresh_from_db(fields=[*BUCKETS, "reserved", "billing_cycle_start", "ledger_rows", "grants_due_at"])
     if wallet.holds_due_at is not None and wallet.holds_due_at <= now:
         _release_expired_holds(wallet, now)
@@ -327,9 +328,12 @@ def _roll_over_params(period: date) -> dict:
     }
 
 
-def _run(statement: str, selector: str, params: dict, *, skip_locked: bool = False) -> int:
+def _run(statement: str, selector: str, params: dict, *, grant_selector: str = "TRUE", skip_locked: bool = False) -> int:
+    """Run a statement of `sql` over the wallets `selector` picks (alias `w.`); `grant_selector`
+    (alias `g.`) states the same set for the grants it reads, so their scans stay inside the batch."""
     with connection.cursor() as cursor:
-        cursor.execute(statement.format(selector=selector, skip_locked="SKIP LOCKED" if skip_locked else ""), params)
+        cursor.execute(statement.format(selector=selector, grant_selector=grant_selector,
+                                        skip_locked="SKIP LOCKED" if skip_locked else ""), params)
         return cursor.rowcount
 
 
@@ -340,7 +344,8 @@ def wallets_roll_over(*, period: date, low: int, high: int, skip_locked: bool = 
     with transaction.atomic():
         return _run(
             sql.ROLL_OVER, "w.user_id >= %(low)s AND w.user_id < %(high)s",
-            {**_roll_over_params(period), "low": low, "high": high}, skip_locked=skip_locked,
+            {**_roll_over_params(period), "low": low, "high": high},
+            grant_selector="g.wallet_id >= %(low)s AND g.wallet_id < %(high)s", skip_locked=skip_locked,
         )
 
 
