@@ -1,3 +1,7 @@
+import json
+import os
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -27,3 +31,26 @@ def test_docs_page_is_served_offline(anon):
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
     assert b"cdn" not in response.content.lower()
+
+
+SNAPSHOT = Path(__file__).with_name("openapi_snapshot.json")
+REFRESH = "OPENAPI_SNAPSHOT_REFRESH=1 .venv/bin/pytest credits_platform/tests/test_schema.py"
+
+
+def served_schema(anon) -> dict:
+    response = anon.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_schema_matches_the_committed_snapshot(anon):
+    """The frontend and the generated clients rely on the schema: a refactoring must not change it.
+
+    An intended change (a new endpoint, a new field) is accepted by refreshing the snapshot with
+    the command in REFRESH and committing the diff beside the change that caused it.
+    """
+    schema = served_schema(anon)
+    if os.environ.get("OPENAPI_SNAPSHOT_REFRESH"):
+        SNAPSHOT.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert schema == expected, f"the served OpenAPI schema changed; if intended, run: {REFRESH}"
