@@ -21,14 +21,14 @@ run: install
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
-	@$(BIN)/python -m credits_platform.service_check postgres redis
+	@$(BIN)/python -m ops.service_check postgres redis
 	$(BIN)/pytest
 
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing} $(BIN)/pytest credits_platform/tests/test_fuzz.py
 
 bench: install
-	@$(BIN)/python -m credits_platform.service_check postgres
+	@$(BIN)/python -m ops.service_check postgres
 	$(BIN)/python -m bench.reset_monthly --wallets 100000
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.queries_per_request

@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from transactions.payments.views import CheckoutView, StripeWebhookView
-
-from .admin_views import spending_overview
-from .auth import RegisterView, TokenRefresh, TokenView
-from .health import health
-from .routing import route
+from accounts.auth import RegisterView, TokenRefresh, TokenView
+from common.routing import route
+from ops.health import health
+from payments.views import CheckoutView, StripeWebhookView
+from transactions.admin_views import spending_overview
 
 api_v1 = [
     route("health", health, "health"),
@@ -30,5 +29,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
-handler404 = "credits_platform.errors.not_found"
-handler500 = "credits_platform.errors.server_error"
+handler404 = "common.errors.not_found"
+handler500 = "common.errors.server_error"

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from wallets.exceptions import InvalidAmount, UnknownAction
 from wallets.models import AllowanceUsage
-from wallets.periods import period_of
+from common.periods import period_of
 from wallets.selectors import current_wallet, free_remaining
 
 from . import serializers

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
-from credits_platform.paginators import EstimatedCountPaginator
+from common.admin_readonly import ReadOnlyAdmin
+from common.paginators import EstimatedCountPaginator
 
 from .models import LedgerEntry, PaymentEvent, TopUp
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from wallets.periods import next_period, period_of, period_start
+from common.periods import next_period, period_of, period_start
 
 from .models import LedgerEntry, TopUp, TransactionType
 

@@ -6,9 +6,9 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.exceptions import DomainError
-from credits_platform.pagination import StrictQueryParams
-from wallets.periods import parse_period, period_of
+from common.exceptions import DomainError
+from common.pagination import StrictQueryParams
+from common.periods import parse_period, period_of
 
 from . import selectors
 from .filters import LedgerFilter

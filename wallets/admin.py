@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
-from credits_platform.exceptions import DomainError
+from common.admin_readonly import ReadOnlyAdmin
+from common.exceptions import DomainError
 
 from . import services
 from .admin_forms import AdjustCreditsForm

@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from credits_platform.exceptions import DomainError
+from common.exceptions import DomainError
 
 WALLET_NOT_FOUND = "Credit wallet not found. Please contact support."
 WALLET_LOCKED = "Your credit wallet is locked. Please renew your subscription to continue."

@@ -27,7 +27,7 @@ from pricing.models import PricingRule
 from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
-from .periods import period_of
+from common.periods import period_of
 from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")

@@ -12,7 +12,7 @@ from pricing.selectors import active_rules
 
 from .exceptions import UnknownAction, WalletNotFound
 from .models import AllowanceUsage, Wallet, WalletStatus
-from .periods import next_period, period_of
+from common.periods import next_period, period_of
 from .services import wallet_refresh
 
 
@@ -111,7 +111,7 @@ def can_perform(
 def circulation_stats(*, period: date) -> dict:
     """Staff-only totals over all wallets (aggregates, no per-wallet rows)."""
     from transactions.models import LedgerEntry, TransactionType
-    from wallets.periods import period_start
+    from common.periods import period_start
 
     totals = Wallet.objects.aggregate(
         monthly=Sum("monthly_balance", default=0),

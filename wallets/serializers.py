@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from credits_platform.serializers import StrictSerializer
+from common.serializers import StrictSerializer
 
-from .periods import next_period
+from common.periods import next_period
 
 
 class WalletBlockSerializer(serializers.Serializer):

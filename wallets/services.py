@@ -27,7 +27,7 @@ from transactions.models import LedgerEntry, TransactionType
 from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
 from .locking import lock_wallet
 from .models import AllowanceUsage, Hold, HoldStatus, Wallet, WalletStatus
-from .periods import period_of
+from common.periods import period_of
 
 logger = logging.getLogger("credits.ledger")
 

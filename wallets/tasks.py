@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .cycle import reset_period
-from .periods import parse_period, period_of
+from common.periods import parse_period, period_of
 from .services import holds_release_stale
 
 

@@ -13,7 +13,7 @@ from pricing.selectors import active_rules
 from transactions import selectors as ledger
 
 from . import selectors, serializers
-from .periods import next_period, period_of
+from common.periods import next_period, period_of
 from .services import wallet_create
 
 WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import known_month
+from testing.clients import client_for
+from testing.sequences import known_month
 from transactions.models import TopUp
 from wallets.models import Wallet
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from credits_platform.testing.clients import client_for  # noqa: F401
+from testing.clients import client_for  # noqa: F401
 from rest_framework_simplejwt.tokens import RefreshToken
 
 pytestmark = pytest.mark.django_db(transaction=True)

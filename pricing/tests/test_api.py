@@ -1,7 +1,7 @@
 import pytest
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import use
+from testing.clients import client_for
+from testing.sequences import use
 from pricing.models import PricingRule
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import bulk_history, use
+from testing.clients import client_for
+from testing.sequences import bulk_history, use
 from transactions.models import TopUp
 from wallets.services import credits_top_up
 

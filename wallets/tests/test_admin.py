@@ -2,7 +2,7 @@ import pytest
 from django.test.utils import CaptureQueriesContext
 from django.db import connection
 
-from credits_platform.testing.sequences import known_month
+from testing.sequences import known_month
 from pricing.models import PricingRule
 from transactions.models import LedgerEntry
 from wallets.models import Wallet

@@ -1,9 +1,9 @@
 import pytest
 from django.db import connection
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import user_without_wallet
-from credits_platform.testing.sequences import bulk_history
+from testing.clients import client_for
+from testing.factories import user_without_wallet
+from testing.sequences import bulk_history
 from instagram.models import Access
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_NOT_FOUND

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from credits_platform.testing.factories import PricingRuleFactory, UserFactory
+from testing.factories import PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry
 from wallets import services
 from wallets.exceptions import InsufficientCredits, InvalidAmount

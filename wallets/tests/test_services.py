@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from credits_platform.testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
+from testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry, TransactionType
 from wallets import services
 from wallets.exceptions import (

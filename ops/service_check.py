@@ -1,4 +1,4 @@
-"""`python -m credits_platform.service_check postgres redis`: one clear line per missing service."""
+"""`python -m ops.service_check postgres redis`: one clear line per missing service."""
 
 import os
 import socket

@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.serializers import StrictSerializer
+from common.serializers import StrictSerializer
 
 from . import services, stripe_gateway
 
