@@ -5,7 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.auth import RegisterView, TokenRefresh, TokenView
 from common.routing import route
 from ops.health import health
-from payments.views import CheckoutView, StripeWebhookView
 from transactions.admin_views import spending_overview
 
 api_v1 = [
@@ -19,8 +18,7 @@ api_v1 = [
     path("api/credits/", include("transactions.urls")),
     path("api/credits/", include("pricing.urls")),
     path("profile/", include("instagram.urls")),
-    route("api/credits/top-up/checkout", CheckoutView.as_view(), "top-up-checkout"),
-    route("payments/stripe/webhook", StripeWebhookView.as_view(), "stripe-webhook"),
+    path("", include("payments.urls")),
 ]
 
 urlpatterns = [

@@ -12,7 +12,7 @@ from pricing.quotes import TopUpOutOfRange, quote_top_up
 from wallets.exceptions import InvalidAmount
 from wallets.services import credits_take_back, credits_top_up
 
-from transactions.models import PaymentEvent, TopUp, TopUpStatus
+from .models import PaymentEvent, TopUp, TopUpStatus
 from . import stripe_gateway
 from .exceptions import EventNotReady
 

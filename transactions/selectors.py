@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from common.periods import next_period, period_of, period_start
 
-from .models import LedgerEntry, TopUp, TransactionType
+from .models import LedgerEntry, TransactionType
 
 USAGE_TYPES = (TransactionType.SPEND, TransactionType.FREE_USE)
 
@@ -172,7 +172,3 @@ def wallet_totals(*, wallet_id: int) -> dict:
         free_uses=Sum("quantity", filter=Q(transaction_type=t.FREE_USE), default=0),
         transactions_count=Count("id"),
     )
-
-
-def top_ups_for(*, wallet_id: int) -> QuerySet[TopUp]:
-    return TopUp.objects.filter(wallet_id=wallet_id).order_by("-created_at", "-id")

@@ -7,5 +7,4 @@ urlpatterns = [
     route("transactions/search", views.TransactionSearchView.as_view(), "transactions-search"),
     route("usage/monthly", views.MonthlyUsageView.as_view(), "usage-monthly"),
     route("analytics/spending", views.SpendingAnalyticsView.as_view(), "analytics-spending"),
-    route("top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
 ]

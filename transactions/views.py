@@ -20,7 +20,6 @@ from .serializers import (
     PeriodQuerySerializer,
     SearchQuerySerializer,
     SpendingAnalyticsSerializer,
-    TopUpSerializer,
 )
 
 
@@ -93,15 +92,3 @@ class SpendingAnalyticsView(APIView):
         query = MonthsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         return Response(selectors.spending_analytics(wallet_id=request.user.pk, months=query.validated_data["months"]))
-
-
-class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
-    serializer_class = TopUpSerializer
-    filter_backends = []
-
-    def get_queryset(self):
-        return selectors.top_ups_for(wallet_id=self.request.user.pk)
-
-    @extend_schema(tags=["top-up"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)

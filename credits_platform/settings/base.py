@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "pricing",
     "wallets",
     "transactions",
+    "payments",
     "instagram",
 ]
 

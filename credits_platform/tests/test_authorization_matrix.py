@@ -4,7 +4,7 @@ import pytest
 
 from testing.clients import client_for
 from testing.sequences import known_month
-from transactions.models import TopUp
+from payments.models import TopUp
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from testing.clients import client_for
 from testing.endpoints import statements
 from testing.sequences import use
-from transactions.models import LedgerEntry, PaymentEvent, TopUp
+from payments.models import PaymentEvent, TopUp
+from transactions.models import LedgerEntry
 from wallets.models import Wallet
 from wallets.verification import ledger_problems
 
