@@ -8,8 +8,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
-from wallets.exceptions import InvalidAmount
 from wallets.services import credits_take_back, credits_top_up
 
 from .models import PaymentEvent, TopUp, TopUpStatus

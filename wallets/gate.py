@@ -27,6 +27,7 @@ from pricing.models import PricingRule
 from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
+from .selectors import credits_check
 from common.periods import period_of
 from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
 
@@ -207,8 +208,6 @@ class HasCreditsFor(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
-        from .selectors import can_perform  # selectors import services, which import this module's peers
-
         action_type = view.credit_action
         resource = view.credit_reference(request, **view.kwargs)
         idempotency_key_of(request)  # bad input is a 400 before any question of credits
@@ -226,7 +225,7 @@ class HasCreditsFor(BasePermission):
         rule = rule_for(request, action_type)
         if wallet.billing_cycle_start < period_of():
             wallet = wallet_refresh(user_id=wallet.pk)  # first request of a new month: catch up first
-        decision = can_perform(user_id=wallet.pk, action_type=action_type, already_paid=paid, wallet=wallet, rule=rule)
+        decision = credits_check(wallet=wallet, action_type=action_type, already_paid=paid, rule=rule)
         if decision.reason == "insufficient_credits":
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from common.serializers import StrictSerializer
-
 from common.periods import next_period
+from common.serializers import StrictSerializer
+from pricing.serializers import CalculateResponseSerializer
 
 
 class WalletBlockSerializer(serializers.Serializer):
@@ -123,3 +123,10 @@ class SystemStatsSerializer(serializers.Serializer):
     next_reset = serializers.DateField()
     active_action_types = serializers.ListField(child=serializers.CharField())
     staff = StaffStatsSerializer(required=False)
+
+
+# pricing/calculate: the quote plus what this user's balance says about it. (A comment, not a
+# docstring: docstrings become descriptions in the OpenAPI schema.)
+class CalculateResponse(CalculateResponseSerializer):
+    can_afford = serializers.BooleanField()
+    current_balance = serializers.IntegerField()

@@ -19,12 +19,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pricing.exceptions import InvalidAmount, UnknownAction
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
 from pricing.selectors import default_package
 from transactions.models import LedgerEntry, TransactionType
 
-from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
+from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
 from .locking import lock_wallet
 from .models import AllowanceUsage, Hold, HoldStatus, Wallet, WalletStatus
 from common.periods import period_of

@@ -165,6 +165,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CREDITS_HOLD_TTL_SECONDS = int(os.environ.get("CREDITS_HOLD_TTL_SECONDS", "120"))
 CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
 
+# Wiring between apps: a lower app never imports a higher one, so where it needs an answer only a
+# higher one has, the configuration names the object that gives it (see .importlinter).
+CREDITS_ACCESS_POLICY = "instagram.access.instagram_access"  # wallets asks: paid for this profile?
+CREDITS_LEDGER_ROW_COUNT = "wallets.selectors.wallet_ledger_rows"  # transactions asks: how many rows?
+
 # Instagram data provider
 INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
 INSTAGRAM_GRAPH_BASE_URL = os.environ.get("INSTAGRAM_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")

@@ -1,3 +1,4 @@
+import difflib
 import json
 import os
 from pathlib import Path
@@ -49,8 +50,9 @@ def test_schema_matches_the_committed_snapshot(anon):
     An intended change (a new endpoint, a new field) is accepted by refreshing the snapshot with
     the command in REFRESH and committing the diff beside the change that caused it.
     """
-    schema = served_schema(anon)
+    served = json.dumps(served_schema(anon), indent=1, sort_keys=True) + "\n"
     if os.environ.get("OPENAPI_SNAPSHOT_REFRESH"):
-        SNAPSHOT.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
-    expected = json.loads(SNAPSHOT.read_text())
-    assert schema == expected, f"the served OpenAPI schema changed; if intended, run: {REFRESH}"
+        SNAPSHOT.write_text(served)
+    expected = SNAPSHOT.read_text()
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), served.splitlines(True), "snapshot", "served", n=2))
+    assert not diff, f"the served OpenAPI schema changed; if intended, run: {REFRESH}\n{diff[:6000]}"

@@ -9,7 +9,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from testing.factories import PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry
 from wallets import services
-from wallets.exceptions import InsufficientCredits, InvalidAmount
+from pricing.exceptions import InvalidAmount
+from wallets.exceptions import InsufficientCredits
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

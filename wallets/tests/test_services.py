@@ -5,6 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from pricing.exceptions import InvalidAmount, UnknownAction
 from testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry, TransactionType
 from wallets import services
@@ -12,8 +13,6 @@ from wallets.exceptions import (
     WALLET_LOCKED,
     HoldNotActive,
     InsufficientCredits,
-    InvalidAmount,
-    UnknownAction,
     WalletLocked,
     WalletNotFound,
 )
