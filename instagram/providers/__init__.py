@@ -47,7 +47,7 @@ def build_provider(name: str) -> InstagramProvider:
             business_account_id=settings.INSTAGRAM_BUSINESS_ACCOUNT_ID,
             timeout=settings.INSTAGRAM_TIMEOUT_SECONDS,
         )
-    return DemoProvider()
+    return DemoProvider(latency_ms=settings.INSTAGRAM_DEMO_LATENCY_MS)
 
 
 def get_provider() -> InstagramProvider:
