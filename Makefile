@@ -19,6 +19,7 @@ run: install
 	$(BIN)/python -m ops.stack --port $(PORT)
 
 test: install
+	$(BIN)/lint-imports
 	@$(BIN)/python -m ops.service_check postgres redis
 	$(BIN)/pytest
 
