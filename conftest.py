@@ -1,10 +1,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from testing.clients import client_for
-from testing.factories import PricingRuleFactory, UserFactory
 from pricing import defaults
 from pricing.models import BulkTier, Package, PricingRule, TopUpTier
+from testing.clients import client_for
+from testing.factories import PricingRuleFactory, UserFactory
 from wallets.models import Wallet
 from wallets.services import credits_adjust
 

@@ -12,9 +12,9 @@ from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
 from wallets.services import credits_take_back, credits_top_up
 
-from .models import PaymentEvent, TopUp, TopUpStatus
 from . import stripe_gateway
 from .exceptions import EventNotReady
+from .models import PaymentEvent, TopUp, TopUpStatus
 
 logger = logging.getLogger("credits.payments")
 

@@ -1,6 +1,7 @@
 """A small spending overview for staff: credits spent per day (last 30 days) and top actions."""
 
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib import admin
 from django.db.models import Sum

@@ -3,7 +3,8 @@ walks the (wallet, created_at) indexes instead of a user's whole history."""
 
 import calendar
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum

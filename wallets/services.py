@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from common.periods import period_of
 from pricing.exceptions import InvalidAmount, UnknownAction
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
@@ -28,7 +29,6 @@ from transactions.models import LedgerEntry, TransactionType
 from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
 from .locking import lock_wallet
 from .models import AllowanceUsage, Hold, HoldStatus, Wallet, WalletStatus
-from common.periods import period_of
 
 logger = logging.getLogger("credits.ledger")
 

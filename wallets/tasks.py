@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from .cycle import reset_period
 from common.periods import parse_period, period_of
+
+from .cycle import reset_period
 from .services import holds_release_stale
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from payments.models import TopUp
 from testing.clients import client_for
 from testing.sequences import known_month
-from payments.models import TopUp
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

@@ -5,14 +5,13 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from instagram.models import Access
 from testing.clients import client_for
 from testing.endpoints import statements
-from instagram.models import Access
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_LOCKED, WALLET_NOT_FOUND
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.services import wallet_set_status
-
 
 pytestmark = pytest.mark.django_db
 

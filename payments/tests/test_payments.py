@@ -7,10 +7,10 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from payments.models import PaymentEvent, TopUp
 from testing.clients import client_for
 from testing.endpoints import statements
 from testing.sequences import use
-from payments.models import PaymentEvent, TopUp
 from transactions.models import LedgerEntry
 from wallets.models import Wallet
 from wallets.verification import ledger_problems

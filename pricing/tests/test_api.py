@@ -1,8 +1,8 @@
 import pytest
 
+from pricing.models import PricingRule
 from testing.clients import client_for
 from testing.sequences import use
-from pricing.models import PricingRule
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/api/credits/"

@@ -1,9 +1,9 @@
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from testing.sequences import known_month
 from pricing.models import PricingRule
+from testing.sequences import known_month
 from transactions.models import LedgerEntry
 from wallets.models import Wallet
 

@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from pricing.exceptions import InvalidAmount
 from testing.factories import PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry
 from wallets import services
-from pricing.exceptions import InvalidAmount
 from wallets.exceptions import InsufficientCredits
 from wallets.models import Wallet
 

@@ -174,9 +174,9 @@ class TestReserveCaptureRelease:
 
     def test_a_caller_locked_wallet_runs_in_the_callers_block(self, make_user, rule):
         """With `wallet=` the hold functions add no savepoint: the caller's rollback undoes them too."""
-        from wallets.locking import lock_wallet
-
         from django.test.utils import CaptureQueriesContext
+
+        from wallets.locking import lock_wallet
 
         user = make_user(balance=100)
         with pytest.raises(RuntimeError), transaction.atomic():
