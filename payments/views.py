@@ -26,7 +26,7 @@ class CheckoutView(APIView):
     def post(self, request):
         body = CheckoutRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        top_up = services.topup_checkout(user=request.user, credits=body.validated_data["credits"])
+        top_up = services.top_up_checkout(user=request.user, credits=body.validated_data["credits"])
         return Response(CheckoutSerializer(top_up).data, status=status.HTTP_201_CREATED)
 
 
@@ -45,7 +45,7 @@ class StripeWebhookView(APIView):
     )
     def post(self, request):
         event = stripe_gateway.verify_event(request.body, request.headers.get("Stripe-Signature", ""))
-        record = services.process_event(event)
+        record = services.payment_event_process(event)
         return Response({"received": True, "event_id": record.event_id})
 
 
