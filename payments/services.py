@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
+from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
 
 from . import stripe_gateway
@@ -22,7 +23,7 @@ logger = logging.getLogger("credits.payments")
 
 def top_up_checkout(*, user, credits: int) -> TopUp:
     try:
-        price = quote_top_up(credits)
+        price = quote_top_up(credits, tiers=top_up_tier_list())
     except TopUpOutOfRange as error:
         raise InvalidAmount(str(error)) from None
     stripe_gateway.ensure_configured()  # refuse early (503) before recording anything if payments are off

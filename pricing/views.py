@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from . import serializers
 from .exceptions import InvalidAmount
 from .quotes import TopUpOutOfRange, quote_top_up
-from .selectors import active_rules, pricing_rule_get
+from .selectors import pricing_rule_get, pricing_rule_list, top_up_tier_list
 
 UNKNOWN = {404: OpenApiResponse(description="`unknown_action_type`")}
 
@@ -16,7 +16,7 @@ UNKNOWN = {404: OpenApiResponse(description="`unknown_action_type`")}
 class PricingListView(APIView):
     @extend_schema(responses=serializers.PricingRuleSerializer(many=True), tags=["pricing"])
     def get(self, request):
-        return Response(serializers.PricingRuleSerializer(active_rules(), many=True).data)
+        return Response(serializers.PricingRuleSerializer(pricing_rule_list(), many=True).data)
 
 
 class PricingDetailView(APIView):
@@ -35,7 +35,7 @@ class TopUpEstimateView(APIView):
         body = serializers.TopUpEstimateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            estimate = quote_top_up(body.validated_data["credits"])
+            estimate = quote_top_up(body.validated_data["credits"], tiers=top_up_tier_list())
         except TopUpOutOfRange as error:
             raise InvalidAmount(str(error)) from None
         return Response(serializers.TopUpEstimateSerializer(estimate).data)

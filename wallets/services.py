@@ -23,7 +23,7 @@ from common.periods import period_of
 from pricing.exceptions import InvalidAmount, UnknownAction
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
-from pricing.selectors import default_package
+from pricing.selectors import package_get_default
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
@@ -157,7 +157,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
     existing = Wallet.objects.filter(pk=user.pk).select_related("package").first()
     if existing is not None:
         return existing, False
-    package = package or default_package()
+    package = package or package_get_default()
     period = period_of()
     try:
         with transaction.atomic():

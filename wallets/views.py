@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from common.periods import next_period, period_of
 from pricing.quotes import quote
-from pricing.selectors import active_rules, pricing_rule_get
+from pricing.selectors import pricing_rule_get, pricing_rule_list
 from pricing.serializers import CalculateRequestSerializer, CalculateResponseSerializer
 from transactions import selectors as ledger
 
@@ -59,7 +59,7 @@ class DashboardView(APIView):
             "wallet": wallet,
             "recent_transactions": ledger.ledger_recent(wallet_id=wallet.pk, limit=10),
             "monthly_usage": ledger.usage_month_summary(wallet_id=wallet.pk, period=period_of()),
-            "pricing_rules": active_rules(),
+            "pricing_rules": pricing_rule_list(),
             "unlocked_influencers_count": access_policy().count_current(
                 wallet_id=wallet.pk, action_type="influencer_unlock"
             ),
@@ -129,7 +129,7 @@ class SystemStatsView(APIView):
             "server_time": timezone.now(),
             "current_period": f"{period:%Y-%m}",
             "next_reset": next_period(period),
-            "active_action_types": [rule.action_type for rule in active_rules()],
+            "active_action_types": [rule.action_type for rule in pricing_rule_list()],
         }
         if request.user.is_staff:
             body["staff"] = selectors.circulation_summary(period=period)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pricing.quotes import TOP_UP_MAX_CREDITS, TopUpOutOfRange, discount_for, quote, quote_top_up
+from pricing.selectors import top_up_tier_list
 
 
 def rule(credits_per_action: int, action_type: str = "ai_insights"):
@@ -86,16 +87,36 @@ def test_with_tiers_a_free_unit_can_drop_the_order_under_a_tier():
     assert quote(rule(10), quantity=10, free_remaining=1, tiers=[tier(10, 20)]).total_credits == 90
 
 
+def top_up_tier(min_credits: int, unit_price_cents: int):
+    return SimpleNamespace(min_credits=min_credits, unit_price_cents=unit_price_cents, currency="usd")
+
+
+TOP_UP_TIERS = [top_up_tier(50, 10), top_up_tier(500, 9), top_up_tier(2000, 8)]
+
+
+@given(credits=st.integers(50, TOP_UP_MAX_CREDITS))
+def test_a_top_up_is_priced_at_the_highest_tier_it_reaches(credits):
+    price = quote_top_up(credits, tiers=TOP_UP_TIERS)
+    reached = [t for t in TOP_UP_TIERS if t.min_credits <= credits][-1]
+    assert (price.tier, price.unit_price, price.currency) == (reached.min_credits, reached.unit_price_cents, "usd")
+    assert price.total == credits * reached.unit_price_cents
+
+
+@pytest.mark.parametrize("credits", [0, -1, 49, TOP_UP_MAX_CREDITS + 1])
+def test_a_top_up_outside_the_range_is_refused(credits):
+    with pytest.raises(TopUpOutOfRange, match=f"between 50 and {TOP_UP_MAX_CREDITS}"):
+        quote_top_up(credits, tiers=TOP_UP_TIERS)
+
+
+def test_no_tiers_means_no_top_ups():
+    with pytest.raises(TopUpOutOfRange):
+        quote_top_up(100, tiers=[])
+
+
 @pytest.mark.django_db
-class TestTopUpQuote:
-    """Against the default top-up tiers (data migration pricing/0004)."""
-
-    def test_the_tier_the_amount_reaches(self):
-        small, large = quote_top_up(100), quote_top_up(600)
-        assert small.total == small.credits * small.unit_price and large.total == 600 * large.unit_price
-        assert large.unit_price <= small.unit_price and large.tier <= 600
-
-    @pytest.mark.parametrize("credits", [0, -1, TOP_UP_MAX_CREDITS + 1])
-    def test_out_of_range(self, credits):
-        with pytest.raises(TopUpOutOfRange):
-            quote_top_up(credits)
+def test_the_default_tiers_get_cheaper_per_credit():
+    """Against the tiers the data migration (pricing/0004) installs."""
+    tiers = top_up_tier_list()
+    small, large = quote_top_up(100, tiers=tiers), quote_top_up(600, tiers=tiers)
+    assert small.total == 100 * small.unit_price and large.total == 600 * large.unit_price
+    assert large.unit_price <= small.unit_price
