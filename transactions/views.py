@@ -91,4 +91,5 @@ class SpendingAnalyticsView(APIView):
     def get(self, request):
         query = MonthsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return Response(selectors.usage_spending_analytics(wallet_id=request.user.pk, months=query.validated_data["months"]))
+        months = query.validated_data["months"]
+        return Response(selectors.usage_spending_analytics(wallet_id=request.user.pk, months=months))

@@ -84,7 +84,11 @@ class CanPerformView(APIView):
         except WalletNotFound:
             wallet = None  # answered as a decision (reason `wallet_not_found`), not an error
         decision = selectors.credits_check(
-            wallet=wallet, action_type=action_type, quantity=query.validated_data["quantity"], already_paid=paid, rule=rule
+            wallet=wallet,
+            action_type=action_type,
+            quantity=query.validated_data["quantity"],
+            already_paid=paid,
+            rule=rule,
         )
         return Response(serializers.DecisionSerializer(decision).data)
 

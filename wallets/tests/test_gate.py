@@ -110,5 +110,6 @@ def test_asking_never_reserves_when_credits_are_missing(make_user, sell):
     response = sell(user)
     assert response.status_code == 402
     assert response.data["code"] == "insufficient_credits"
-    assert (response["X-Credits-Required"], response["X-Credits-Available"], response["X-Credits-Needed"]) == ("20", "5", "15")
+    headers = [response[f"X-Credits-{name}"] for name in ("Required", "Available", "Needed")]
+    assert headers == ["20", "5", "15"]
     assert not Hold.objects.filter(wallet_id=user.pk).exists()

@@ -43,7 +43,8 @@ class TestCreditsCheck:
         assert (decision.can_perform, decision.reason) == (False, "wallet_locked")
 
     def test_already_paid_costs_nothing(self, make_user):
-        decision = selectors.credits_check(wallet=wallet_of(make_user(balance=0)), action_type="ai_insights", already_paid=True)
+        wallet = wallet_of(make_user(balance=0))
+        decision = selectors.credits_check(wallet=wallet, action_type="ai_insights", already_paid=True)
         assert (decision.can_perform, decision.reason, decision.credits_required) == (True, "already_paid", 0)
 
     def test_no_wallet_is_a_decision_not_an_error(self, db):
