@@ -6,6 +6,7 @@ from accounts.auth import RegisterView, TokenRefresh, TokenView
 from common.routing import route
 from ops.health import health
 from transactions.admin_views import spending_overview
+from webapp.views import CreditsPage
 
 api_v1 = [
     route("health", health, "health"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("app/", CreditsPage.as_view(), name="credits-app"),
 ]
 
 handler404 = "common.errors.not_found"

@@ -1,14 +1,15 @@
 from django.contrib import admin
 
-from common.admin_readonly import ReadOnlyAdmin
+from common.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
 from common.paginators import EstimatedCountPaginator
 
 from .models import PaymentEvent, TopUp
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "wallet_id", "credits", "amount_cents", "currency", "status", "provider_reference"]
+class TopUpAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    list_display = ["id", "created_at", "username", "credits", "amount_cents", "currency", "status", "provider_reference"]
+    list_select_related = ["wallet__user"]
     list_filter = ["status", "created_at"]
     search_fields = ["=wallet__user__username", "=provider_reference"]
     show_full_result_count = False

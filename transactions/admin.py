@@ -1,16 +1,16 @@
 from django.contrib import admin
 
-from common.admin_readonly import ReadOnlyAdmin
+from common.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
 from common.paginators import EstimatedCountPaginator
 
 from .models import LedgerEntry
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(WalletOwnerColumn, ReadOnlyAdmin):
     list_display = [
-        "id", "created_at", "wallet_id", "username", "transaction_type", "amount", "delta", "balance_after",
-        "action_type", "reference", "actor",
+        "id", "created_at", "username", "transaction_type", "delta", "balance_after", "action_type", "reference",
+        "reason", "actor",
     ]
     list_filter = ["transaction_type", "action_type", "created_at"]
     list_select_related = ["wallet__user", "actor"]
@@ -19,6 +19,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     raw_id_fields = ["wallet", "actor"]
 
-    @admin.display(ordering="wallet__user__username")
-    def username(self, entry):
-        return entry.wallet.user.username
+    @admin.display(description="reason")
+    def reason(self, entry):
+        """The description: for an adjustment, the reason the staff member gave."""
+        return entry.description

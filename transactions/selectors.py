@@ -177,3 +177,28 @@ def ledger_totals(*, wallet_id: int) -> dict:
         free_uses=Sum("quantity", filter=Q(transaction_type=t.FREE_USE), default=0),
         transactions_count=Count("id"),
     )
+
+
+def usage_daily_by_action(*, since: datetime) -> list[dict]:
+    """Staff overview: credits spent and units used per (UTC day, action) since `since`, every wallet."""
+    return list(
+        LedgerEntry.objects.filter(created_at__gte=since, transaction_type__in=USAGE_TYPES)
+        .order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
+        .values("day", "action_type")
+        .annotate(credits=Sum("amount"), actions=Sum("quantity"))
+        .order_by("day", "action_type")
+    )
+
+
+def ledger_daily_credits_in(*, since: datetime) -> list[dict]:
+    """Staff overview: credits added per (UTC day, source) since `since`: every row that raised a
+    balance, grouped by its type (monthly grant, top-up, refund of a spend, positive adjustment...)."""
+    return list(
+        LedgerEntry.objects.filter(created_at__gte=since, delta__gt=0)
+        .order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
+        .values("day", "transaction_type")
+        .annotate(credits=Sum("amount"))
+        .order_by("day", "transaction_type")
+    )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("payments", "0001_initial"),
-        ("transactions", "0005_payment_events"),
+        ("transactions", "0006_ledger_allocations"),
     ]
 
     operations = [
