@@ -24,12 +24,13 @@ from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Va
 from rest_framework.permissions import BasePermission
 
 from pricing.models import PricingRule
+from pricing.selectors import pricing_rule_get
 
 from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
 from .selectors import credits_check
-from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
+from .services import credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")
 
@@ -53,7 +54,7 @@ def rule_for(request, action_type: str) -> PricingRule:
     """The active rule for `action_type`, read once per request (permission and decorator share it)."""
     rules = request.__dict__.setdefault("_credit_rules", {})
     if action_type not in rules:
-        rules[action_type] = active_rule(action_type)
+        rules[action_type] = pricing_rule_get(action_type=action_type)
     return rules[action_type]
 
 

@@ -30,10 +30,10 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from common.periods import next_period, period_of, period_start
-from pricing.exceptions import InvalidAmount, UnknownAction
+from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
-from pricing.selectors import package_get_default
+from pricing.selectors import package_get_default, pricing_rule_get
 from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
 
 from . import sql
@@ -298,13 +298,6 @@ def _held_by(hold: Hold, wallet: Wallet) -> list[Move]:
     return moves
 
 
-def active_rule(action_type: str) -> PricingRule:
-    rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
-    if rule is None:
-        raise UnknownAction(action_type)
-    return rule
-
-
 # --- the monthly reset (set-based) ----------------------------------------------------------------
 
 
@@ -432,7 +425,7 @@ def credits_reserve(
                 return existing
         if wallet.is_locked:
             raise WalletLocked()
-        rule = rule or active_rule(action_type)
+        rule = rule or pricing_rule_get(action_type=action_type)
         _catch_up(wallet)
 
         period = period_of()

@@ -6,6 +6,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from pricing.exceptions import InvalidAmount, UnknownAction
+from pricing.selectors import pricing_rule_get
 from testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry, TransactionType
 from wallets import services
@@ -199,7 +200,7 @@ class TestReserveCaptureRelease:
                 services.credits_reserve(user_id=first.pk, action_type="test_action", wallet=lock_wallet(second.pk))
             with pytest.raises(ValueError):
                 services.credits_reserve(
-                    user_id=first.pk, action_type="test_action", rule=services.active_rule("ai_insights")
+                    user_id=first.pk, action_type="test_action", rule=pricing_rule_get(action_type="ai_insights")
                 )
         assert not Hold.objects.exists()
 
