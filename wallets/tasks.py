@@ -5,7 +5,7 @@ from celery import shared_task
 from common.periods import parse_period, period_of
 
 from .cycle import reset_period
-from .services import holds_release_stale
+from .services import grants_expire_due, holds_release_stale
 
 
 @shared_task(name="wallets.tasks.release_stale_holds")
@@ -17,3 +17,8 @@ def release_stale_holds() -> int:
 def reset_monthly_allowances(period: str | None = None) -> dict:
     report = reset_period(parse_period(period) if period else period_of())
     return {"period": report.period, "wallets_reset": report.wallets_reset, "seconds": round(report.seconds, 3)}
+
+
+@shared_task(name="wallets.tasks.expire_due_grants")
+def expire_due_grants() -> int:
+    return grants_expire_due()

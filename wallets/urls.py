@@ -1,6 +1,6 @@
 from common.routing import route
 
-from . import views
+from . import grants_api, views
 
 urlpatterns = [
     route("balance", views.BalanceView.as_view(), "balance"),
@@ -11,4 +11,6 @@ urlpatterns = [
     route("pricing/calculate", views.PricingCalculateView.as_view(), "pricing-calculate"),
     route("allowances", views.AllowancesView.as_view(), "allowances"),
     route("system/stats", views.SystemStatsView.as_view(), "system-stats"),
+    route("grants", grants_api.GrantListView.as_view(), "grants"),
+    route("admin/grants", grants_api.StaffGrantView.as_view(), "staff-grants"),
 ]
