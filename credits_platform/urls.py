@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.auth import RegisterView, TokenRefresh, TokenView
+from accounts.auth import LogoutView, RegisterView, TokenRefresh, TokenView
 from common.routing import route
 from ops.health import health
 from transactions.admin_views import spending_overview
+from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
 
 api_v1 = [
@@ -13,6 +14,7 @@ api_v1 = [
     route("auth/register", RegisterView.as_view(), "auth-register"),
     route("auth/token", TokenView.as_view(), "auth-token"),
     route("auth/token/refresh", TokenRefresh.as_view(), "auth-token-refresh"),
+    route("auth/logout", LogoutView.as_view(), "auth-logout"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
     path("api/credits/", include("wallets.urls")),
@@ -24,6 +26,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
+    path("admin/credits-finance/", admin.site.admin_view(finance_page), name="credits-finance"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("app/", CreditsPage.as_view(), name="credits-app"),
