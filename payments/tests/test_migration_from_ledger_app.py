@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 # The last layout with top-ups in the ledger app; ("payments", None) unapplies all of payments.
-BEFORE = [("transactions", "0006_ledger_allocations"), ("wallets", "0005_grants_from_buckets"), ("payments", None)]
-AFTER = [("transactions", "0007_payments_moved_out"), ("payments", "0001_initial")]
+BEFORE = [("transactions", "0007_fewer_indexes"), ("wallets", "0006_fewer_indexes"), ("payments", None)]
+AFTER = [("transactions", "0008_payments_moved_out"), ("payments", "0001_initial")]
 
 
 def migrate(targets):

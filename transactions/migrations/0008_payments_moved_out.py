@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("payments", "0001_initial"),
-        ("transactions", "0006_ledger_allocations"),
+        ("transactions", "0007_fewer_indexes"),
     ]
 
     operations = [
