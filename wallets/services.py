@@ -29,13 +29,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from common.periods import next_period, period_of, period_start
+from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
-from pricing.selectors import default_package
+from pricing.selectors import package_get_default, pricing_rule_get
 from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
 
 from . import sql
-from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
+from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
 from .locking import lock_wallet
 from .models import (
     BUCKET_OF,
@@ -51,7 +53,6 @@ from .models import (
     Wallet,
     WalletStatus,
 )
-from .periods import next_period, period_of, period_start
 
 logger = logging.getLogger("credits.ledger")
 
@@ -298,13 +299,6 @@ def _held_by(hold: Hold, wallet: Wallet) -> list[Move]:
     return moves
 
 
-def active_rule(action_type: str) -> PricingRule:
-    rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
-    if rule is None:
-        raise UnknownAction(action_type)
-    return rule
-
-
 # --- the monthly reset (set-based) ----------------------------------------------------------------
 
 
@@ -357,7 +351,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
     existing = Wallet.objects.filter(pk=user.pk).select_related("package").first()
     if existing is not None:
         return existing, False
-    package = package or default_package()
+    package = package or package_get_default()
     period = period_of()
     label = f"{period:%Y-%m}"
     try:
@@ -436,7 +430,7 @@ def credits_reserve(
                 return existing
         if wallet.is_locked:
             raise WalletLocked()
-        rule = rule or active_rule(action_type)
+        rule = rule or pricing_rule_get(action_type=action_type)
         _catch_up(wallet)
 
         period = period_of()
