@@ -1,14 +1,14 @@
-"""The four premium views. Each is gated: it asks first (permission), then pays only on success."""
+"""The four premium views, sold through the credit gate (`wallets.gate.CreditGatedView`): asked and
+reserved before the handler runs, charged only on success."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from common.pagination import PageNumberPagination
-from wallets.gate import HasCreditsFor, charges_credits
+from wallets.gate import CreditGatedView, charges_credits
 
 from . import analytics, insights
 from .access import instagram_access
@@ -88,15 +88,19 @@ CHARGE_HEADERS = [
 ]
 
 
-class GatedView(APIView):
-    permission_classes = [IsAuthenticated, HasCreditsFor]
+class GatedView(CreditGatedView):
+    permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "gated"
     credit_access = instagram_access
-    credit_action: str = ""
 
-    @staticmethod
-    def credit_reference(request, username: str, **kwargs) -> str:
+    def credit_reference(self, request, username: str, **kwargs) -> str:
+        return username_reference(request, username)
+
+    def resource(self, request, username: str) -> str:
+        """The validated username: on a paid handler, the one the gate resolved (once) and sells."""
+        if self.credit_purchase is not None:
+            return self.credit_purchase.reference
         return username_reference(request, username)
 
 
@@ -111,7 +115,7 @@ class ProfileView(GatedView):
     )
     @charges_credits
     def get(self, request, username):
-        profile = fetch(lambda provider: provider.get_profile(username_reference(request, username)))
+        profile = fetch(lambda provider: provider.get_profile(self.resource(request, username)))
         return Response(profile.to_dict())
 
 
@@ -126,7 +130,7 @@ class AnalyticsView(GatedView):
     )
     @charges_credits
     def get(self, request, username):
-        profile, posts = profile_with_posts(username_reference(request, username))
+        profile, posts = profile_with_posts(self.resource(request, username))
         return Response({"username": profile.username, **analytics.profile_analytics(profile, posts)})
 
 
@@ -141,7 +145,7 @@ class InsightsView(GatedView):
     )
     @charges_credits
     def get(self, request, username):
-        profile, posts = profile_with_posts(username_reference(request, username))
+        profile, posts = profile_with_posts(self.resource(request, username))
         return Response({"username": profile.username, **insights.ai_insights(profile, posts)})
 
 
@@ -168,7 +172,7 @@ class PostsView(GatedView):
         return self.posts_page(request, username)
 
     def posts_page(self, request, username):
-        name = username_reference(request, username)
+        name = self.resource(request, username)
         posts = fetch(lambda provider: provider.get_posts(name))
         paginator = PostsPagination()
         page = paginator.paginate_queryset([post.to_dict() for post in posts], request, view=self)

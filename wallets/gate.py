@@ -1,27 +1,34 @@
-"""The credit gate for premium views: a permission class that asks and a decorator that charges.
+"""The credit gate for premium views, in one place: how a gated request is asked, reserved, served
+and settled. `CreditGatedView` owns the flow; read it top to bottom.
 
-    ask (permission, reads only)  ->  reserve (short transaction)  ->  run the view (no transaction,
-    no lock)  ->  capture on 2xx, release otherwise
+    DRF's initial(): authenticate, the view's permissions (IsAuthenticated), throttles
+        -> a throttled or anonymous request stops here and never reads a wallet
+    resolve the resource once (`credit_reference`), parse the Idempotency-Key (400 if bad)
+    ask   (`HasCreditsFor`, one read: the wallet and "paid for already?"; never locks or writes)
+        -> 402 now if the wallet is missing, locked or short; served free if the access is in force
+    reserve (`gate_reserve`, short transaction): the price (or a free unit) moves into a hold
+    the handler runs: no transaction, no lock (the provider may take seconds)
+    DRF's finalize_response(): capture on 2xx (`gate_settle`, short transaction), release otherwise
 
 A resource already paid for inside its access window is served free. Two requests for the same
 resource at once are charged once: the second one does not reserve, and whichever settles last
-finds the access recorded by the first and pays nothing.
+finds the access recorded by the first and pays nothing. A retry with the same Idempotency-Key is
+never charged twice. Failed work (non-2xx, an exception) is never charged.
 
-The pricing rule is read once per request (the permission reads it, the decorator reuses it).
-Each transaction locks the wallet row once, then reads the answers that decide the step (already
-paid? a hold in flight? this key seen before?) in a single statement.
+Handlers that charge carry `@charges_credits`, which only marks them; the view's `credit_action`,
+`credit_access` (an AccessPolicy) and `credit_reference()` say what is sold.
 """
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from django.db import transaction
-from django.utils import timezone
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
 
 from pricing.models import PricingRule
 from pricing.selectors import pricing_rule_get
@@ -30,7 +37,7 @@ from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
 from .selectors import credits_check
-from .services import credits_capture, credits_release, credits_reserve, wallet_refresh
+from .services import credits_capture, credits_release, credits_reserve
 
 logger = logging.getLogger("credits.gate")
 
@@ -50,41 +57,13 @@ class AccessPolicy(Protocol):
         It must decide on the latest committed rows (e.g. INSERT ... ON CONFLICT), not a snapshot."""
 
 
-def rule_for(request, action_type: str) -> PricingRule:
-    """The active rule for `action_type`, read once per request (permission and decorator share it)."""
-    rules = request.__dict__.setdefault("_credit_rules", {})
-    if action_type not in rules:
-        rules[action_type] = pricing_rule_get(action_type=action_type)
-    return rules[action_type]
-
-
-def idempotency_key_of(request) -> str | None:
-    """The request's Idempotency-Key header, if any; one a hold cannot store is refused (400)."""
-    key = request.headers.get("Idempotency-Key")
-    if not key:
-        return None  # absent or empty: no key
-    if len(key) > 255 or not key.isascii() or not key.isprintable():
-        raise InvalidIdempotencyKey()
-    return key
-
-
-def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
-    return Exists(access.current(wallet=OuterRef("pk"), action_type=action_type, reference=reference))
-
-
-def _read_after_lock(user_id: int, **checks) -> dict:
-    """`checks` (expressions over the wallet's rows), in one statement issued once the wallet is locked.
-
-    Not folded into the locking query on purpose: under READ COMMITTED a statement sees the data
-    committed before it *started*, so a locking SELECT that waited for another request would
-    return the fresh wallet row but stale answers (an access or a hold committed by the request it
-    waited for would be invisible, and the resource charged twice). A new statement sees them."""
-    return Wallet.objects.filter(pk=user_id).values(**checks).get()
+# --- what one request buys ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Purchase:
-    """What one gated request buys: `action_type` on `reference`, for the wallet of `user_id`."""
+    """What one gated request buys: `action_type` on `reference`, for the wallet of `user_id`, at the
+    rule in force when the request started."""
 
     user_id: int
     action_type: str
@@ -101,7 +80,76 @@ class Ticket:
     already_paid: bool = False
 
 
+@dataclass(frozen=True)
+class Settlement:
+    charged: int
+    balance: int
+
+
+def idempotency_key_of(request) -> str | None:
+    """The request's Idempotency-Key header, if any; one a hold cannot store is refused (400)."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None  # absent or empty: no key
+    if len(key) > 255 or not key.isascii() or not key.isprintable():
+        raise InvalidIdempotencyKey()
+    return key
+
+
+def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
+    return Exists(access.current(wallet=OuterRef("pk"), action_type=action_type, reference=reference))
+
+
+# --- 1. ask ------------------------------------------------------------------------------------
+
+
+class HasCreditsFor(BasePermission):
+    """Asks, never charges, never locks or writes: a wallet that exists, is active and can pay (or
+    has paid) for the view's purchase. One read of the wallet with "paid already?" beside it; the
+    answer is kept on the view (`credit_answer`) for the reserve.
+
+    A wallet with something due (a new month, an expired hold or grant) is not judged here: its
+    totals are about to change, and the reserve settles what is due under the lock, then decides."""
+
+    def has_permission(self, request, view) -> bool:
+        purchase: Purchase = view.credit_purchase
+        wallet = (
+            Wallet.objects.select_related("package")
+            .annotate(already_paid=_paid(purchase.access, purchase.action_type, purchase.reference))
+            .filter(pk=purchase.user_id)
+            .first()
+        )
+        if wallet is None:
+            raise WalletNotFound()
+        if wallet.is_locked:
+            raise WalletLocked()
+        view.credit_answer = wallet
+        if wallet.is_due():
+            return True
+        decision = credits_check(
+            wallet=wallet, action_type=purchase.action_type, already_paid=wallet.already_paid, rule=purchase.rule
+        )
+        if decision.reason == "insufficient_credits":
+            raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
+        return True
+
+
+# --- 2. reserve --------------------------------------------------------------------------------
+
+
+def _read_after_lock(user_id: int, **checks) -> dict:
+    """`checks` (expressions over the wallet's rows), in one statement issued once the wallet is locked.
+
+    Not folded into the locking query on purpose: under READ COMMITTED a statement sees the data
+    committed before it *started*, so a locking SELECT that waited for another request would
+    return the fresh wallet row but stale answers (an access or a hold committed by the request it
+    waited for would be invisible, and the resource charged twice). A new statement sees them."""
+    return Wallet.objects.filter(pk=user_id).values(**checks).get()
+
+
 def gate_reserve(purchase: Purchase, *, idempotency_key: str | None = None) -> Ticket:
+    """Under the wallet lock: paid already? a hold in flight for the resource? this key seen? If
+    none, set the price aside (`credits_reserve`, which also settles what is due on the wallet)."""
     holds = Hold.objects.filter(wallet=OuterRef("pk"))
     with transaction.atomic():
         wallet = lock_wallet(purchase.user_id)
@@ -143,10 +191,7 @@ def _reserve(purchase: Purchase, wallet: Wallet, *, idempotency_key: str | None 
     )
 
 
-@dataclass(frozen=True)
-class Settlement:
-    charged: int
-    balance: int
+# --- 4. settle ---------------------------------------------------------------------------------
 
 
 def gate_settle(purchase: Purchase, ticket: Ticket) -> Settlement:
@@ -173,65 +218,82 @@ def gate_abandon(ticket: Ticket) -> None:
         credits_release(hold=ticket.hold)
 
 
-def charges_credits(method):
-    """Wrap a gated view's handler: reserve, run, capture on 2xx or release on anything else.
+# --- the view that owns the flow ---------------------------------------------------------------
 
-    The view names what it sells: `credit_action`, `credit_access` (an AccessPolicy) and
-    `credit_reference(request, **kwargs)`, the resource (which validates it: raise to refuse with
-    a 4xx before anything is reserved). `HasCreditsFor` reads the same three.
-    """
 
-    @functools.wraps(method)
-    def wrapper(view, request, *args, **kwargs):
-        purchase = Purchase(
+def charges_credits(handler):
+    """Mark a handler of a `CreditGatedView` as paid: the view reserves before it and settles after."""
+    handler.charges_credits = True
+    return handler
+
+
+class CreditGatedView(APIView):
+    """A view whose `@charges_credits` handlers are sold: `credit_action` (a pricing rule's
+    action_type) on the resource `credit_reference(request, **kwargs)` names (which validates it:
+    raise to refuse with a 4xx before any question of credits), access kept by `credit_access`."""
+
+    credit_action: str = ""
+    credit_access: AccessPolicy
+    credit_permission = HasCreditsFor
+
+    credit_purchase: Purchase | None = None  # per request, set in initial()
+    credit_answer: Wallet | None = None  # what the ask read
+    credit_ticket: Ticket | None = None  # what the reserve decided
+    credit_settlement: Settlement | None = None  # known already when the ask found the access in force
+
+    def credit_reference(self, request, **kwargs) -> str:
+        raise NotImplementedError
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttles: DRF's order
+        handler = getattr(self, request.method.lower(), None)
+        if not getattr(handler, "charges_credits", False):
+            return
+        reference = self.credit_reference(request, **kwargs)  # the resource, resolved once
+        idempotency_key = idempotency_key_of(request)  # bad input is a 400 before any question of credits
+        self.credit_purchase = Purchase(
             user_id=request.user.pk,
-            action_type=view.credit_action,
-            reference=view.credit_reference(request, **kwargs),
-            access=view.credit_access,
-            rule=rule_for(request, view.credit_action),
+            action_type=self.credit_action,
+            reference=reference,
+            access=self.credit_access,
+            rule=pricing_rule_get(action_type=self.credit_action),  # the price at the request's start
         )
-        ticket = gate_reserve(purchase, idempotency_key=idempotency_key_of(request))
+        if not self.credit_permission().has_permission(request, self):
+            self.permission_denied(request)
+        answer = self.credit_answer
+        if answer.already_paid and not answer.is_due():
+            # An access in force, committed before this request began: served free, nothing to lock.
+            self.credit_ticket = Ticket(hold=None, already_paid=True)
+            self.credit_settlement = Settlement(charged=0, balance=answer.current_balance)
+            return
+        self.credit_ticket = gate_reserve(self.credit_purchase, idempotency_key=idempotency_key)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        ticket, self.credit_ticket = self.credit_ticket, None  # settled once, whatever happens next
+        if ticket is not None:
+            response = self._settle(ticket, response)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def _settle(self, ticket: Ticket, response):
+        """Capture on 2xx, release on anything else; a settle that fails is answered like any error."""
+        if not 200 <= response.status_code < 300:
+            gate_abandon(ticket)
+            return response
         try:
-            response = method(view, request, *args, **kwargs)
-            if not 200 <= response.status_code < 300:
-                gate_abandon(ticket)
-                return response
-            settlement = gate_settle(purchase, ticket)
-        except BaseException:
+            settlement = self.credit_settlement or gate_settle(self.credit_purchase, ticket)
+        except Exception as exc:
+            # e.g. a duplicate that was to be paid by a request that failed, and the credits are gone (402)
             gate_abandon(ticket)  # releasing a settled or released hold changes nothing
-            raise
+            return self.handle_exception(exc)
         response[CHARGED_HEADER] = str(settlement.charged)
         response[REMAINING_HEADER] = str(settlement.balance)
         return response
 
-    return wrapper
-
-
-class HasCreditsFor(BasePermission):
-    """Asks, never charges: a wallet that exists, is active and can pay (or has paid) for the view's
-    `credit_action` on the resource `view.credit_reference(request, **kwargs)` names."""
-
-    def has_permission(self, request, view) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            return False
-        action_type = view.credit_action
-        resource = view.credit_reference(request, **view.kwargs)
-        idempotency_key_of(request)  # bad input is a 400 before any question of credits
-        wallet = (
-            Wallet.objects.select_related("package")
-            .annotate(already_paid=_paid(view.credit_access, action_type, resource))
-            .filter(pk=request.user.pk)
-            .first()
-        )
-        if wallet is None:
-            raise WalletNotFound()
-        if wallet.is_locked:
-            raise WalletLocked()
-        paid = wallet.already_paid
-        rule = rule_for(request, action_type)
-        if wallet.is_due():
-            wallet = wallet_refresh(user_id=wallet.pk)  # a new month or an expired hold: settle it first
-        decision = credits_check(wallet=wallet, action_type=action_type, already_paid=paid, rule=rule)
-        if decision.reason == "insufficient_credits":
-            raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
-        return True
+    def handle_exception(self, exc):
+        try:
+            return super().handle_exception(exc)  # the answer goes through finalize_response: released there
+        except BaseException:
+            ticket, self.credit_ticket = self.credit_ticket, None
+            if ticket is not None:
+                gate_abandon(ticket)  # an exception no handler answers: still never charged
+            raise

@@ -191,23 +191,3 @@ def test_an_empty_idempotency_key_is_no_key(make_user, provider):
     response = client_for(user).get("/api/v1/profile/dev_dan/posts", HTTP_IDEMPOTENCY_KEY="")
     assert (response.status_code, response["X-Credits-Charged"]) == (200, "10")
     assert Hold.objects.get(wallet_id=user.pk).idempotency_key is None
-
-
-def test_a_paid_request_has_a_fixed_query_budget(make_user, provider):
-    """Pinned so the gate's cost cannot creep up unnoticed (docs/benchmarks.md has the load figures).
-
-    A paid request: the user; the permission's wallet, rule and tiers; the reserve's lock, its
-    checks (paid? in flight? key seen?), wallet update and hold; the capture's lock, access record
-    (which is also its "paid already?" check), hold, wallet and ledger row (+ two savepoint pairs
-    here, which are BEGIN/COMMIT outside a test's transaction)."""
-    user = make_user(balance=100)
-    api = client_for(user)
-    with CaptureQueriesContext(connection) as paid:
-        assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "10"
-    with CaptureQueriesContext(connection) as repeat:
-        assert api.get("/api/v1/profile/dev_dan/posts")["X-Credits-Charged"] == "0"
-    sql = statements(paid)
-    assert len(sql) == 13, "\n".join(sql)
-    assert sum('FROM "pricing_pricingrule"' in q for q in sql) == 1  # the rule is read once
-    assert sum("FOR UPDATE" in q for q in sql) == 2  # one lock per transaction
-    assert len(statements(repeat)) == 7  # no writes

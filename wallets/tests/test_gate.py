@@ -4,10 +4,9 @@ import pytest
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
-from rest_framework.views import APIView
 
 from transactions.models import LedgerEntry
-from wallets.gate import HasCreditsFor, charges_credits
+from wallets.gate import CreditGatedView, charges_credits
 from wallets.models import Hold, HoldStatus, Wallet
 
 from .fake_access import FakeAccess
@@ -15,17 +14,16 @@ from .fake_access import FakeAccess
 pytestmark = pytest.mark.django_db
 
 
-class SoldView(APIView):
+class SoldView(CreditGatedView):
     """Sells `test_action` (the `rule` fixture: 20 credits, nothing free) on /items/<item>."""
 
-    permission_classes = [IsAuthenticated, HasCreditsFor]
+    permission_classes = [IsAuthenticated]
     credit_action = "test_action"
     credit_access = None  # given per test
     status = 200
     crash = False
 
-    @staticmethod
-    def credit_reference(request, item: str, **kwargs) -> str:
+    def credit_reference(self, request, item: str, **kwargs) -> str:
         return item
 
     @charges_credits
