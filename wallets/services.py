@@ -447,11 +447,9 @@ def credits_reserve(
             usage.save(update_fields=["reserved"])
         now = timezone.now()
         expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
-        first_to_expire = wallet.holds_due_at is None or wallet.holds_due_at > expires_at
-        if price.total_credits or first_to_expire:
-            wallet.reserved += price.total_credits
-            wallet.holds_due_at = expires_at if first_to_expire else wallet.holds_due_at
-            wallet.save(update_fields=["reserved", "holds_due_at", "updated_at"])
+        if wallet.holds_due_at is None or wallet.holds_due_at > expires_at:
+            wallet.holds_due_at = expires_at
+        wallet.reserved += price.total_credits  # saved by the RESERVE statement, with the hold
         hold = Hold(
             wallet=wallet, action_type=action_type, quantity=quantity, amount=price.total_credits,
             free_units=price.free_units, period=period, reference=reference[:255], idempotency_key=idempotency_key,
@@ -460,6 +458,7 @@ def credits_reserve(
         with connection.cursor() as cursor:  # the credits move to `held` with the hold's insert
             cursor.execute(sql.RESERVE, {
                 "wallet": wallet.pk, "amount": price.total_credits, "hold": True, "now": now,
+                "reserved": wallet.reserved, "holds_due_at": wallet.holds_due_at,
                 "action_type": action_type, "quantity": quantity, "free_units": price.free_units, "period": period,
                 "reference": hold.reference, "key": idempotency_key, "expires_at": expires_at,
             })
@@ -485,6 +484,8 @@ def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None 
     Capturing a hold twice returns the first outcome; capturing a released one raises HoldNotActive.
     """
     with _locked(hold.wallet_id, wallet) as wallet:
+        if hold.amount and not hold.free_units and hold.allocations is not None:
+            return _capture_credits(hold, wallet, description=description)
         if _settle(hold, HoldStatus.CAPTURED) is None:
             hold = Hold.objects.get(wallet_id=hold.wallet_id, pk=hold.pk)
             if hold.status == HoldStatus.CAPTURED:
@@ -522,6 +523,36 @@ def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None 
                 idempotency_key=f"hold:{hold.pk}:spend",
             )
         return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
+
+
+def _capture_credits(hold: Hold, wallet: Wallet, *, description: str = "") -> Capture:
+    """The common capture (credits, no free units) as one statement (`sql.CAPTURE`)."""
+    now = timezone.now()
+    moves = _held_by(hold, wallet)
+    by_bucket = {bucket: 0 for bucket in BUCKETS}
+    for move in moves:
+        by_bucket[move.bucket] += move.credits
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CAPTURE, {
+            "wallet": wallet.pk, "hold": hold.pk, "now": now, "amount": hold.amount,
+            "monthly": by_bucket["monthly_balance"], "purchased": by_bucket["purchased_balance"],
+            "bonus": by_bucket["bonus_balance"], "action_type": hold.action_type, "quantity": hold.quantity,
+            "reference": hold.reference[:255],
+            "description": (description or f"Credits spent for {hold.action_type}")[:255],
+            "key": f"hold:{hold.pk}:spend",
+            "moves": json.dumps([[m.grant_id, m.credits, m.source, str(m.cost_basis), m.currency] for m in moves]),
+        })
+        row = cursor.fetchone()
+    if row is None:  # settled already: captured (return that outcome) or released
+        hold = Hold.objects.get(wallet_id=hold.wallet_id, pk=hold.pk)
+        if hold.status == HoldStatus.CAPTURED:
+            return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
+        raise HoldNotActive()
+    _, wallet.monthly_balance, wallet.purchased_balance, wallet.bonus_balance, wallet.reserved, wallet.ledger_rows = row
+    hold.status, hold.settled_at = HoldStatus.CAPTURED, now
+    logger.info("ledger write wallet=%s type=spend amount=%s balance_after=%s key=hold:%s:spend",
+                wallet.pk, hold.amount, wallet.current_balance, hold.pk)
+    return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
 
 
 def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wallet | None = None) -> Hold:

@@ -238,9 +238,17 @@ back AS (
 SELECT coalesce(bool_or(expires_at <= %(now)s), false) FROM back
 """
 
-# A reservation: TAKE into `held`, and the hold that records which grants hold its credits, in one
-# statement. Returns the hold's id and allocations ([grant id, credits, source, cost basis, currency]).
+# A reservation: TAKE into `held`, the wallet's new `reserved` and `holds_due_at` (computed by the
+# caller, which holds the wallet lock), and the hold that records which grants hold its credits, in
+# one statement. Returns the hold's id and allocations ([grant id, credits, source, cost basis, currency]).
 RESERVE = TAKE.replace(
+    "moved AS (",
+    """wallet_row AS (
+    UPDATE wallets_wallet SET reserved = %(reserved)s, holds_due_at = %(holds_due_at)s, updated_at = %(now)s
+    WHERE user_id = %(wallet)s
+),
+moved AS (""",
+).replace(
     """SELECT take.id, take.credits, take.source, take.cost_basis, take.currency
 FROM take JOIN moved ON moved.id = take.id
 ORDER BY take.before
@@ -257,3 +265,51 @@ SELECT %(wallet)s, %(action_type)s, %(quantity)s, %(amount)s, %(free_units)s, %(
 RETURNING id, allocations
 """,
 ).format(only="")
+
+# A capture of a hold's credits (no free units), in one statement: the hold moves to `captured`
+# only if it is still held, and only then do the wallet's totals drop by what each bucket held for
+# it, the grants' `held` drop, and the `spend` row with its allocations (%(moves)s: [grant id,
+# credits, source, cost basis, currency] as the hold recorded them) get written. Every change is
+# conditional on that hold update and relative (x = x - n), so it is decided on the latest
+# committed rows even if the statement waited for a lock. No row returned: the hold was settled.
+CAPTURE = """
+WITH hold AS (
+    UPDATE wallets_hold SET status = 'captured', settled_at = %(now)s
+    WHERE wallet_id = %(wallet)s AND id = %(hold)s AND status = 'held'
+    RETURNING id
+),
+w AS (
+    UPDATE wallets_wallet
+    SET monthly_balance = monthly_balance - %(monthly)s, purchased_balance = purchased_balance - %(purchased)s,
+        bonus_balance = bonus_balance - %(bonus)s, reserved = reserved - %(amount)s,
+        ledger_rows = ledger_rows + 1, updated_at = %(now)s
+    FROM hold WHERE user_id = %(wallet)s
+    RETURNING monthly_balance, purchased_balance, bonus_balance, reserved, ledger_rows
+),
+entry AS (
+    INSERT INTO transactions_ledgerentry
+        (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity, reference,
+         description, idempotency_key, created_at)
+    SELECT %(wallet)s, 'spend', %(amount)s, -%(amount)s, w.monthly_balance + w.purchased_balance + w.bonus_balance,
+           %(action_type)s, %(quantity)s, %(reference)s, %(description)s, %(key)s, %(now)s
+    FROM w
+    RETURNING id
+),
+moves AS (
+    SELECT (m->>0)::bigint AS grant_id, (m->>1)::int AS credits, m->>2 AS source,
+           (m->>3)::numeric AS cost_basis, m->>4 AS currency
+    FROM jsonb_array_elements(%(moves)s::jsonb) AS m
+),
+changed AS (
+    UPDATE wallets_grant g SET held = g.held - moves.credits
+    FROM moves, hold WHERE g.id = moves.grant_id
+),
+allocated AS (
+    INSERT INTO transactions_ledgerallocation
+        (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
+    SELECT entry.id, %(wallet)s, moves.grant_id, 'spend', moves.source, -moves.credits, moves.cost_basis,
+           moves.currency, %(now)s
+    FROM entry, moves
+)
+SELECT entry.id, w.monthly_balance, w.purchased_balance, w.bonus_balance, w.reserved, w.ledger_rows FROM entry, w
+"""

@@ -15,13 +15,15 @@ from testing.endpoints import statements
 pytestmark = pytest.mark.django_db
 
 # Statements the gate adds, then commits. A paid request: the rule and its tiers, the ask (the
-# wallet and "paid already?"), the reserve (lock, checks, wallet, hold), the capture (lock, access
-# record, hold, wallet, ledger row). A free unit also reads and moves the month's usage row and
+# wallet and "paid already?"), the reserve (lock, checks, then the credits held with the wallet's
+# total and the hold in one statement), the capture (lock, access record, then hold, wallet,
+# grants, ledger row and allocations in one statement). A free unit also reads and moves the
+# month's usage row and
 # writes a `free_use` row instead of a `spend` (the month's first free use creates that row: +2). A repeat inside the access window and a refusal are
 # the rule and the ask, nothing locked, nothing written.
 BUDGETS = {
-    "paid": (12, 2),
-    "free": (17, 2),
+    "paid": (9, 2),
+    "free": (16, 2),
     "repeat": (3, 0),
     "refused": (3, 0),
 }
