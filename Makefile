@@ -31,11 +31,15 @@ fuzz: install
 
 bench: install
 	@$(BIN)/python -m ops.service_check postgres
+	@$(BIN)/python -m bench.results --reset
 	$(BIN)/python -m bench.reset_monthly --wallets 100000
 	$(BIN)/python -m bench.http_load
+	$(BIN)/python -m bench.ledger_core
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
 	$(BIN)/python -m bench.csv_export
+	@uptime
+	@$(BIN)/python -m bench.results
 
 # Regenerate clients/typescript/ (schema.json from the served schema, then schema.d.ts) after an API change.
 client: install

@@ -227,10 +227,11 @@ def charges_credits(handler):
     return handler
 
 
+# A view whose `@charges_credits` handlers are sold: `credit_action` (a pricing rule's action_type)
+# on the resource `credit_reference(request, **kwargs)` names (which validates it: raise to refuse
+# with a 4xx before any question of credits), access kept by `credit_access`. (A comment, not a
+# docstring: the schema would show a docstring as every gated operation's description.)
 class CreditGatedView(APIView):
-    """A view whose `@charges_credits` handlers are sold: `credit_action` (a pricing rule's
-    action_type) on the resource `credit_reference(request, **kwargs)` names (which validates it:
-    raise to refuse with a 4xx before any question of credits), access kept by `credit_access`."""
 
     credit_action: str = ""
     credit_access: AccessPolicy
