@@ -57,7 +57,7 @@ WRITES = [
     # The four gated views on a resource not paid for yet. Rules with a free allowance also read
     # and update the month's usage row (influencer_unlock, detailed_analytics: +2 or +3).
     Call("get", P + "eco_emma", 12, note="paid with a free unit"),
-    Call("get", P + "eco_emma", 5, note="repeat inside the access window, free"),
+    Call("get", P + "eco_emma", 4, note="repeat inside the access window, free"),
     Call("get", P + "eco_emma/analytics", 16, note="paid with a free unit"),
     Call("get", P + "eco_emma/ai-insights", 10, note="paid with credits"),
     Call("get", P + "eco_emma/posts", 10, note="paid with credits"),

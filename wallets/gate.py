@@ -124,11 +124,9 @@ class HasCreditsFor(BasePermission):
         if wallet.is_locked:
             raise WalletLocked()
         view.credit_answer = wallet
-        if wallet.is_due():
-            return True
-        decision = credits_check(
-            wallet=wallet, action_type=purchase.action_type, already_paid=wallet.already_paid, rule=purchase.rule
-        )
+        if wallet.is_due() or wallet.already_paid:
+            return True  # due: the reserve decides; paid: nothing to afford (and no usage row to read)
+        decision = credits_check(wallet=wallet, action_type=purchase.action_type, rule=purchase.rule)
         if decision.reason == "insufficient_credits":
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

@@ -91,6 +91,9 @@ def test_what_the_gate_adds_to_a_request_paid_with_a_free_unit(twin, make_user, 
     response, extra, commits, sql = added(api, "/api/v1/profile/eco_emma", baseline=baseline)
     assert response["X-Credits-Charged"] == "0"  # influencer_unlock has free units
     assert (extra, commits) == BUDGETS["free"], sql
+    response, extra, commits, sql = added(api, "/api/v1/profile/eco_emma", baseline=baseline)
+    assert response["X-Credits-Charged"] == "0"
+    assert (extra, commits) == BUDGETS["repeat"], sql  # paid already: no usage row read either
 
 
 def test_a_throttled_request_reads_nothing_of_the_wallet(make_user, provider, monkeypatch):
