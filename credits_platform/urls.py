@@ -7,6 +7,7 @@ from transactions.payments.views import CheckoutView, StripeWebhookView
 from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
 from .health import health
+from .metrics import metrics_view
 from .routing import route
 
 api_v1 = [
@@ -25,10 +26,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "credits_platform.errors.bad_request"
 handler404 = "credits_platform.errors.not_found"
 handler500 = "credits_platform.errors.server_error"
