@@ -16,6 +16,16 @@ JSON_POSTS = [
     C + "top-up/checkout",
     C + "wallet/create",
 ]
+# A valid body for each: what a well-behaved client sends.
+VALID_BODIES = {
+    "/api/v1/auth/register/": {"username": "valid_newcomer", "email": "valid@example.com", "password": "a-long-passphrase-26"},
+    "/api/v1/auth/token/": {"username": "valid_newcomer", "password": "a-long-passphrase-26"},
+    "/api/v1/auth/token/refresh/": {"refresh": "not-a-token"},
+    C + "pricing/calculate": {"action_type": "ai_insights", "quantity": 3},
+    C + "top-up/estimate": {"credits": 600},
+    C + "top-up/checkout": {"credits": 600},
+    C + "wallet/create": {},
+}
 ALL_POSTS = [*JSON_POSTS, "/api/v1/payments/stripe/webhook"]
 
 GETS = [
