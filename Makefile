@@ -14,11 +14,9 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
+# Embedded PostgreSQL + web + Celery worker with beat (ops/stack.py); Ctrl-C stops all of it.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_defaults
-	$(BIN)/python manage.py create_demo_user
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/python -m ops.stack --port $(PORT)
 
 test: install
 	@$(BIN)/python -m credits_platform.service_check postgres redis
@@ -41,4 +39,4 @@ beat: install
 	$(BIN)/celery -A credits_platform beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache
+	rm -rf $(VENV) .data .pytest_cache

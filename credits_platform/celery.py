@@ -1,4 +1,4 @@
-"""The Celery app. Without CELERY_BROKER_URL tasks run eagerly in-process (see settings)."""
+"""The Celery app and beat's schedule. `make run` runs a worker with beat on a filesystem broker."""
 
 import os
 
@@ -16,8 +16,20 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.reset_monthly_allowances",
         "schedule": crontab(minute=0, hour=0, day_of_month=1),
     },
+    # Only tidies wallets nobody touches: a read or charge releases its own wallet's expired holds.
     "release-stale-holds": {
         "task": "wallets.tasks.release_stale_holds",
         "schedule": 60.0,
     },
 }
+
+
+@app.on_after_configure.connect
+def schedule_heartbeat(sender, **kwargs):
+    """Liveness of beat and the worker for GET /api/v1/health/ (ops/heartbeat.py). Added once the
+    settings are loaded (they set the interval); a heartbeat nobody ran in time is worthless, so it
+    expires."""
+    from django.conf import settings
+
+    seconds = settings.CELERY_BEAT_HEARTBEAT_SECONDS
+    sender.add_periodic_task(seconds, sender.signature("ops.heartbeat", options={"expires": seconds}), name="heartbeat")

@@ -6,7 +6,7 @@ from transactions.payments.views import CheckoutView, StripeWebhookView
 
 from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
-from .health import health
+from ops.health import health
 from .metrics import metrics_view
 from .routing import route
 

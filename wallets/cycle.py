@@ -2,11 +2,10 @@
 credits, move the cycle start to the 1st. Locked wallets get nothing and stay behind (unlocking
 catches them up for the current month).
 
-On PostgreSQL one SQL statement applies the cycle to a set of wallets: the batch job runs it over
-ranges of thousands of wallet ids, and a wallet touched before the job reached it runs the very
-same statement for its own id (`roll_over_locked_wallet`). The ledger's unique
+One SQL statement applies the cycle to a set of wallets: the batch job runs it over ranges of
+thousands of wallet ids, and a wallet touched before the job reached it runs the very same
+statement for its own id (`roll_over_locked_wallet`). The ledger's unique
 (wallet_id, idempotency_key) index makes a second, concurrent or redelivered run write nothing.
-SQLite (`make run`) uses a Python twin of the statement, kept equal to it by a test.
 """
 
 import logging
@@ -109,33 +108,8 @@ def roll_over_locked_wallet(wallet: Wallet, period: date) -> None:
     """Apply `period`'s reset to one wallet the caller has locked (the lazy path), then refresh it."""
     if wallet.billing_cycle_start >= period or wallet.is_locked:
         return
-    if connection.vendor == "postgresql":
-        _run("w.user_id = %(user_id)s", {**_params(period), "user_id": wallet.pk}, skip_locked=False)
-        wallet.refresh_from_db(
-            fields=["monthly_balance", "purchased_balance", "reserved", "billing_cycle_start", "ledger_rows"]
-        )
-    else:
-        roll_over_in_python(wallet, period)
-
-
-def roll_over_in_python(wallet: Wallet, period: date) -> None:
-    """The same cycle for databases without data-modifying CTEs (SQLite for `make run`)."""
-    from .services import _record  # the one writer of ledger rows
-
-    label = f"{period:%Y-%m}"
-    package = wallet.package
-    expire = max(0, min(wallet.monthly_balance - package.rollover_cap, wallet.available))
-    if expire:
-        wallet.monthly_balance -= expire
-        _record(wallet, TransactionType.EXPIRY, -expire, description=EXPIRY_DESCRIPTION.format(period=label),
-                idempotency_key=f"expiry:{label}")
-    wallet.billing_cycle_start = period
-    wallet.save(update_fields=["billing_cycle_start"])
-    if package.monthly_credits:
-        wallet.monthly_balance += package.monthly_credits
-        _record(wallet, TransactionType.MONTHLY_GRANT, package.monthly_credits,
-                description=GRANT_DESCRIPTION.format(period=label, package=package.name),
-                idempotency_key=f"monthly_grant:{label}")
+    _run("w.user_id = %(user_id)s", {**_params(period), "user_id": wallet.pk}, skip_locked=False)
+    wallet.refresh_from_db(fields=["monthly_balance", "purchased_balance", "reserved", "billing_cycle_start", "ledger_rows"])
 
 
 @dataclass(frozen=True)
@@ -158,8 +132,6 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE) -> ResetReport:
     catches its wallet up itself) and picked up by a final pass that waits for their locks.
     """
     started = time.perf_counter()
-    if connection.vendor != "postgresql":
-        return _reset_in_python(period, started)
     bounds = Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period).order_by("pk")
     first, last = bounds.values_list("pk", flat=True).first(), bounds.values_list("pk", flat=True).last()
     done = batches = 0
@@ -174,17 +146,3 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE) -> ResetReport:
     report = ResetReport(f"{period:%Y-%m}", done, batches, time.perf_counter() - started)
     logger.info("reset %s done: %d wallets in %.1fs", report.period, done, report.seconds)
     return report
-
-
-def _reset_in_python(period: date, started: float) -> ResetReport:
-    from .locking import lock_wallet
-
-    done = 0
-    due = Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period)
-    for user_id in due.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            wallet = lock_wallet(user_id)
-            if wallet.billing_cycle_start < period and not wallet.is_locked:
-                roll_over_in_python(wallet, period)
-                done += 1
-    return ResetReport(f"{period:%Y-%m}", done, 1, time.perf_counter() - started)

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from rest_framework.permissions import BasePermission
 
@@ -30,7 +31,6 @@ from pricing.models import PricingRule
 from .exceptions import DeadlineExceeded, InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
-from .periods import period_of
 from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")
@@ -109,8 +109,13 @@ def gate_reserve(purchase: Purchase, *, idempotency_key: str | None = None) -> T
         state = _read_after_lock(
             purchase.user_id,
             already_paid=_paid(purchase.access, purchase.action_type, purchase.reference),
-            in_flight=Exists(
-                holds.filter(action_type=purchase.action_type, reference=purchase.reference, status=HoldStatus.HELD)
+            in_flight=Exists(  # a hold past its expiry is not in flight: its request died
+                holds.filter(
+                    action_type=purchase.action_type,
+                    reference=purchase.reference,
+                    status=HoldStatus.HELD,
+                    expires_at__gt=timezone.now(),
+                )
             ),
             previous=Subquery(holds.filter(idempotency_key=idempotency_key).values("status")[:1])
             if idempotency_key is not None
@@ -235,8 +240,8 @@ class HasCreditsFor(BasePermission):
             raise WalletLocked()
         paid = wallet.already_paid
         rule = rule_for(request, action_type)
-        if wallet.billing_cycle_start < period_of():
-            wallet = wallet_refresh(user_id=wallet.pk)  # first request of a new month: catch up first
+        if wallet.is_due():
+            wallet = wallet_refresh(user_id=wallet.pk)  # a new month or an expired hold: settle it first
         decision = can_perform(user_id=wallet.pk, action_type=action_type, already_paid=paid, wallet=wallet, rule=rule)
         if decision.reason == "insufficient_credits":
             GATE_OUTCOMES.labels(action_type, "refused").inc()

@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+
+from .periods import period_of
 
 
 class WalletStatus(models.TextChoices):
@@ -20,6 +23,11 @@ class Wallet(models.Model):
     purchased_balance = models.IntegerField(default=0, help_text="Bought or granted credits; never expire.")
     reserved = models.IntegerField(default=0, help_text="Credits held by requests in flight.")
     billing_cycle_start = models.DateField(help_text="First day of the cycle the last grant belongs to.")
+    holds_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="No open hold expires before this (null: none open); may be early, never late.",
+    )
     ledger_rows = models.PositiveIntegerField(
         default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."
     )
@@ -53,6 +61,13 @@ class Wallet(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status == WalletStatus.LOCKED
+
+    def is_due(self, now=None) -> bool:
+        """Something is due that a read or charge settles on the spot, whether or not a job ran:
+        the monthly grant of a new period (active wallets) or an expired hold to release."""
+        now = now or timezone.now()
+        new_period = not self.is_locked and self.billing_cycle_start < period_of(now)
+        return new_period or (self.holds_due_at is not None and self.holds_due_at <= now)
 
 
 class HoldStatus(models.TextChoices):

@@ -80,7 +80,7 @@ def can_perform(
         wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
         if wallet is None:
             return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
-        wallet = current_wallet(user_id=user_id) if wallet.billing_cycle_start < period_of() else wallet
+        wallet = current_wallet(user_id=user_id) if wallet.is_due() else wallet
     usage = None
     if rule.free_allowance_per_month:  # no allowance, no usage row to read
         usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()

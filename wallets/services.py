@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from pricing.models import Package, PricingRule
@@ -94,10 +94,28 @@ def _take(wallet: Wallet, amount: int) -> None:
 
 
 def _catch_up(wallet: Wallet) -> None:
-    """Bring a locked wallet into the current period if the monthly job has not reached it yet."""
+    """Settle on the spot what is due on a locked wallet, whether or not a job ran: the monthly grant
+    of a new period, then the release of holds past their expiry (a request that died mid-flight)."""
     from .cycle import roll_over_locked_wallet
 
-    roll_over_locked_wallet(wallet, period_of())
+    now = timezone.now()
+    roll_over_locked_wallet(wallet, period_of(now))
+    if wallet.holds_due_at is not None and wallet.holds_due_at <= now:
+        _release_expired_holds(wallet, now)
+
+
+def _release_expired_holds(wallet: Wallet, now) -> int:
+    """Release the locked wallet's holds that expired by `now`, then move `holds_due_at` to the next."""
+    expired = list(Hold.objects.filter(wallet=wallet, status=HoldStatus.HELD, expires_at__lte=now))
+    for hold in expired:
+        credits_release(hold=hold, status=HoldStatus.EXPIRED, wallet=wallet)
+    wallet.holds_due_at = Hold.objects.filter(wallet=wallet, status=HoldStatus.HELD).aggregate(
+        due=Min("expires_at")
+    )["due"]
+    wallet.save(update_fields=["holds_due_at", "updated_at"])
+    if expired:
+        logger.warning("released %d expired holds wallet=%s", len(expired), wallet.pk)
+    return len(expired)
 
 
 @contextmanager
@@ -161,7 +179,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
 def wallet_refresh(*, user_id: int) -> Wallet:
     """The wallet, brought up to date with the current period (the lazy side of the monthly reset)."""
     wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
-    if wallet is not None and (wallet.billing_cycle_start >= period_of() or wallet.is_locked):
+    if wallet is not None and not wallet.is_due():
         return wallet  # the common case: one read, no transaction, no lock
     with transaction.atomic():
         wallet = lock_wallet(user_id)
@@ -224,9 +242,12 @@ def credits_reserve(
         if price.free_units:
             usage.reserved += price.free_units
             usage.save(update_fields=["reserved"])
-        if price.total_credits:
+        expires_at = timezone.now() + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
+        first_to_expire = wallet.holds_due_at is None or wallet.holds_due_at > expires_at
+        if price.total_credits or first_to_expire:
             wallet.reserved += price.total_credits
-            wallet.save(update_fields=["reserved", "updated_at"])
+            wallet.holds_due_at = expires_at if first_to_expire else wallet.holds_due_at
+            wallet.save(update_fields=["reserved", "holds_due_at", "updated_at"])
         return Hold.objects.create(
             wallet=wallet,
             action_type=action_type,
@@ -236,7 +257,7 @@ def credits_reserve(
             period=period,
             reference=reference[:255],
             idempotency_key=idempotency_key,
-            expires_at=timezone.now() + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS),
+            expires_at=expires_at,
         )
 
 
@@ -305,14 +326,19 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
 
 
 def holds_release_stale(*, now=None, limit: int = 1000) -> int:
-    """Release holds nobody settled in time (a killed worker); one short transaction per hold."""
+    """Tidy the wallets nobody touches: release holds past their expiry (a killed worker), one short
+    transaction per wallet. Correctness does not wait for this: a read or charge of a wallet
+    releases its own expired holds first (`_catch_up`)."""
     now = now or timezone.now()
-    stale = list(Hold.objects.filter(status=HoldStatus.HELD, expires_at__lt=now).order_by("expires_at")[:limit])
-    for hold in stale:
-        credits_release(hold=hold, status=HoldStatus.EXPIRED)
-    if stale:
-        logger.warning("released %d stale holds", len(stale))
-    return len(stale)
+    wallet_ids = (
+        Hold.objects.filter(status=HoldStatus.HELD, expires_at__lte=now)
+        .order_by("wallet_id").values_list("wallet_id", flat=True).distinct()[:limit]
+    )
+    released = 0
+    for wallet_id in list(wallet_ids):
+        with transaction.atomic():
+            released += _release_expired_holds(lock_wallet(wallet_id), now)
+    return released
 
 
 # --- credits in and out --------------------------------------------------------------------------

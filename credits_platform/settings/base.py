@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "wallets",
     "transactions",
     "instagram",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -71,18 +72,14 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only. `make run` starts an embedded server (`ops/embedded.py`) and passes its URL here.
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        default="postgres://root@127.0.0.1:5432/credits",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # `make run`: SQLite ignores SELECT ... FOR UPDATE, and a deferred transaction that reads then
-    # writes fails with "database is locked" when another one wrote first. IMMEDIATE takes the
-    # write lock at BEGIN, so concurrent requests queue (up to `timeout` seconds) instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -165,14 +162,26 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Celery: without a broker everything runs in-process (make run); with one, tasks go to workers.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Celery: tasks go to a broker and run in a worker; beat schedules the periodic ones (ops/schedule.py).
+# `make run` uses kombu's filesystem transport under CREDITS_DATA_DIR unless CELERY_BROKER_URL is set.
+CREDITS_DATA_DIR = Path(os.environ.get("CREDITS_DATA_DIR", BASE_DIR / ".data"))
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_folder = CREDITS_DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_folder / "queue"),
+        "data_folder_out": str(_broker_folder / "queue"),
+        "processed_folder": str(_broker_folder / "processed"),
+        "control_folder": str(_broker_folder / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_HEARTBEAT_SECONDS = float(os.environ.get("CELERY_BEAT_HEARTBEAT_SECONDS", "15"))
 
 # Credits
 CREDITS_HOLD_TTL_SECONDS = int(os.environ.get("CREDITS_HOLD_TTL_SECONDS", "120"))
@@ -180,6 +189,9 @@ CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
 # A gated request served later than this after its reservation is not charged (504): well inside
 # the hold TTL, so the sweeper never releases a hold a request is still about to capture.
 CREDITS_REQUEST_DEADLINE_SECONDS = float(os.environ.get("CREDITS_REQUEST_DEADLINE_SECONDS", "20"))
+
+# Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
+INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))
 
 # Instagram data provider
 INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
@@ -243,8 +255,9 @@ with_db_timeouts(DATABASES["default"])
 # The broker: publishing never waits long on a Redis that is down (no request publishes today).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS * 4,
-    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS * 10,
-}
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS * 4,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS * 10,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -1,6 +1,20 @@
-"""`make run`: SQLite, eager Celery, demo provider, DEBUG on unless told otherwise."""
+"""`make run`: the embedded stack (see `ops/embedded.py`), demo provider, DEBUG on unless told otherwise.
 
-from .base import *  # noqa: F401,F403
-from .base import env_bool
+`python -m ops.embedded` sets DATABASE_URL (an embedded PostgreSQL) and CELERY_BROKER_URL (kombu's
+filesystem transport) before starting the web server, the worker and beat; `manage.py` run by
+hand while it is up finds the same database through the same defaults.
+"""
+
+import os
+
+os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
+
+from .base import *  # noqa: E402,F401,F403
+from .base import DATABASES, CREDITS_DATA_DIR, env_bool, with_db_timeouts  # noqa: E402
 
 DEBUG = env_bool("DEBUG", True)
+
+if "DATABASE_URL" not in os.environ:
+    from ops.embedded import embedded_database  # noqa: E402
+
+    DATABASES["default"] = with_db_timeouts(embedded_database(CREDITS_DATA_DIR))

@@ -1,4 +1,4 @@
-"""The test profile: always PostgreSQL (never SQLite), fast hashing, eager Celery."""
+"""The test profile: the local PostgreSQL (TEST_DATABASE_URL), fast hashing, eager Celery."""
 
 import os
 

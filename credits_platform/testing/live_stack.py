@@ -32,7 +32,7 @@ class LiveStack:
             "DEBUG": "0",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": "",
+            "CELERY_BROKER_URL": "memory://",  # nothing a request does publishes a task
             "INSTAGRAM_PROVIDER": "demo",
             "THROTTLE_GATED": "100000/min",
             "THROTTLE_AUTH": "100000/min",

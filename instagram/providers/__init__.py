@@ -59,7 +59,7 @@ def build_provider(name: str) -> InstagramProvider:
             timeout=settings.INSTAGRAM_TIMEOUT_SECONDS,
             max_bytes=settings.INSTAGRAM_MAX_RESPONSE_BYTES,
         )
-    return DemoProvider()
+    return DemoProvider(latency_ms=settings.INSTAGRAM_DEMO_LATENCY_MS)
 
 
 def get_provider() -> InstagramProvider:

@@ -1,6 +1,7 @@
 """The demo catalogue: fictional profiles and posts shipped in `instagram/data/demo_profiles.json`."""
 
 import json
+import time
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -44,9 +45,17 @@ def post_from(data: dict) -> Post:
 
 
 class DemoProvider(InstagramProvider):
+    """`latency_ms` (INSTAGRAM_DEMO_LATENCY_MS) makes every call that slow, like a real upstream."""
+
     name = "demo"
+    latency_ms = 0
+
+    def __init__(self, *, latency_ms: int = 0):
+        self.latency_ms = latency_ms
 
     def _entry(self, username: str) -> dict:
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
         try:
             return catalogue()[username]
         except KeyError:

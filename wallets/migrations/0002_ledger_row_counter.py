@@ -17,7 +17,6 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."),
         ),
         migrations.RunSQL(
-            # No table aliases: SQLite (make run) does not take them in UPDATE.
             "UPDATE wallets_wallet SET ledger_rows = (SELECT count(*) FROM transactions_ledgerentry"
             " WHERE transactions_ledgerentry.wallet_id = wallets_wallet.user_id)",
             migrations.RunSQL.noop,

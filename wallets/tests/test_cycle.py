@@ -12,7 +12,7 @@ from credits_platform.testing.sequences import use
 from pricing.models import Package
 from transactions.models import LedgerEntry
 from wallets import services
-from wallets.cycle import reset_period, roll_over_in_python
+from wallets.cycle import reset_period
 from wallets.models import Wallet
 from wallets.verification import ledger_problems
 
@@ -169,11 +169,11 @@ def test_free_allowances_start_again(make_user):
         assert body["influencer_unlock"]["used_this_month"] == 1
 
 
-def test_sql_and_python_versions_agree():
-    """The SQLite fallback and the PostgreSQL statement give the same wallet and ledger rows."""
+def test_batch_and_lazy_catch_up_agree():
+    """The batch job and a wallet caught up on touch give the same wallet and ledger rows."""
     pro = PackageFactory(name="Capped", monthly_credits=80, rollover_cap=10)
     results = []
-    for engine in ("sql", "python"):
+    for path in ("batch", "lazy"):
         with at(2026, 1, 5):
             user = UserFactory()
             Wallet.objects.filter(pk=user.pk).update(package=pro)
@@ -181,15 +181,10 @@ def test_sql_and_python_versions_agree():
             services.credits_adjust(user_id=user.pk, amount=60, reason="extra")
             services.credits_adjust(user_id=user.pk, amount=-3, reason="less")
         with at(2026, 2, 1):
-            if engine == "sql":
+            if path == "batch":
                 reset_period(date(2026, 2, 1))
             else:
-                from django.db import transaction
-
-                from wallets.locking import lock_wallet
-
-                with transaction.atomic():
-                    roll_over_in_python(lock_wallet(user.pk), date(2026, 2, 1))
+                services.wallet_refresh(user_id=user.pk)
         w = wallet(user)
         entries = [
             (e.transaction_type, e.amount, e.delta, e.balance_after, e.idempotency_key, e.description)
