@@ -38,6 +38,12 @@ def record_reset(report) -> None:
 class DatabaseCollector:
     """Gauges read at scrape time: holds in flight and stale, and the last reset's duration."""
 
+    def describe(self):
+        """The names, without reading anything (registering a collector calls this at import)."""
+        names = ["credits_database_up", "credits_holds_in_flight", "credits_holds_stale",
+                 "credits_monthly_reset_seconds", "credits_monthly_reset_wallets"]
+        return [GaugeMetricFamily(name, name) for name in names]
+
     def collect(self):
         from wallets.models import Hold, HoldStatus  # apps are loaded by the time anyone scrapes
 

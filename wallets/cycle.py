@@ -16,6 +16,8 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
+from credits_platform.db_timeouts import use_job_timeouts
+
 from transactions.models import TransactionType
 
 from .models import Wallet, WalletStatus
@@ -100,6 +102,7 @@ def _run(selector: str, params: dict, *, skip_locked: bool) -> int:
 def roll_over_range(period: date, low: int, high: int, *, skip_locked: bool = True) -> int:
     """Apply `period`'s reset to the due wallets with low <= user_id < high; returns how many."""
     with transaction.atomic():
+        use_job_timeouts()  # the last pass waits for row locks requests hold
         return _run("w.user_id >= %(low)s AND w.user_id < %(high)s", {**_params(period), "low": low, "high": high},
                     skip_locked=skip_locked)
 

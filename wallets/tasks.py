@@ -1,10 +1,19 @@
 """Celery tasks: thin wrappers over services (idempotent, so redelivery is harmless)."""
 
+import logging
+
 from celery import shared_task
+from django.db import transaction
+
+from credits_platform.db_timeouts import use_job_timeouts
+from credits_platform.metrics import record_reset
 
 from .cycle import reset_period
 from .periods import parse_period, period_of
 from .services import holds_release_stale
+from .verification import ledger_problems
+
+logger = logging.getLogger("credits.verify")
 
 
 @shared_task(name="wallets.tasks.release_stale_holds")
@@ -15,4 +24,18 @@ def release_stale_holds() -> int:
 @shared_task(name="wallets.tasks.reset_monthly_allowances")
 def reset_monthly_allowances(period: str | None = None) -> dict:
     report = reset_period(parse_period(period) if period else period_of())
+    record_reset(report)
     return {"period": report.period, "wallets_reset": report.wallets_reset, "seconds": round(report.seconds, 3)}
+
+
+@shared_task(name="wallets.tasks.verify_ledger")
+def verify_ledger() -> int:
+    """Daily: every wallet's invariants; each broken wallet is logged as an error by id."""
+    with transaction.atomic():
+        use_job_timeouts()  # a full scan, not a request
+        problems = ledger_problems()
+    for problem in problems:
+        logger.error("ledger check failed for wallet %s: %s", problem.wallet_id, problem.message)
+    if not problems:
+        logger.info("ledger check passed for every wallet")
+    return len(problems)
