@@ -53,7 +53,8 @@ class LiveStack:
 
     def start(self) -> "LiveStack":
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "credits_platform.wsgi", "-b", f"127.0.0.1:{self.port}",
+            [str(BIN / "gunicorn"), "-c", "python:credits_platform.gunicorn", "credits_platform.wsgi",
+             "-b", f"127.0.0.1:{self.port}",
              "-w", str(self.workers), "--threads", str(self.threads), "--timeout", "30", "--graceful-timeout", "3"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
@@ -112,6 +113,19 @@ print(json.dumps({"spent": spent, "spend_rows": LedgerEntry.objects.filter(trans
 """
         totals = json.loads(self.manage("shell", "-c", script).stdout.strip().splitlines()[-1])
         return {"ok": verdict.returncode == 0, "verdict": (verdict.stdout + verdict.stderr).strip(), **totals}
+
+    def charges(self) -> dict[tuple[int, str, str], tuple[int, int]]:
+        """(wallet id, reference, action type) -> (spend rows, credits) for every paid resource."""
+        script = """
+import json
+from django.db.models import Count, Sum
+from transactions.models import LedgerEntry
+rows = LedgerEntry.objects.filter(transaction_type="spend").values("wallet_id", "reference", "action_type")
+print(json.dumps([[r["wallet_id"], r["reference"], r["action_type"], r["n"], r["credits"]]
+                  for r in rows.annotate(n=Count("id"), credits=Sum("amount"))]))
+"""
+        rows = json.loads(self.manage("shell", "-c", script).stdout.strip().splitlines()[-1])
+        return {(wallet, reference, action): (count, credits) for wallet, reference, action, count, credits in rows}
 
     def __enter__(self):
         return self.prepare().start()
