@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test chaos bench fuzz worker beat clean
+.PHONY: install run test chaos bench fuzz worker beat clean frontend client
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -20,6 +20,9 @@ run: install
 
 test: install
 	@$(BIN)/python -m credits_platform.service_check postgres redis
+	@# The TypeScript client's tools, for its drift test (which falls back to a hash check without them).
+	@if command -v npm >/dev/null 2>&1 && [ ! -x clients/typescript/node_modules/.bin/tsc ]; then \
+	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the TypeScript regeneration test will skip"; fi
 	$(BIN)/pytest
 
 chaos: install
@@ -35,6 +38,16 @@ bench: install
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
+	$(BIN)/python -m bench.csv_export
+
+# Regenerate clients/typescript/ (schema.json from the served schema, then schema.d.ts) after an API change.
+client: install
+	DJANGO_SETTINGS_MODULE=credits_platform.settings.test $(BIN)/python manage.py spectacular --format openapi-json --file clients/typescript/schema.json
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run generate
+
+# Rebuild the web components (frontend/ -> webapp/static/webapp/credits-components.js, committed).
+frontend:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 worker: install
 	$(BIN)/celery -A credits_platform worker --loglevel=INFO

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
 
+class WalletOwnerColumn:
+    """A `user` column (the owner's username) for models keyed by wallet: staff search and think
+    in usernames, not wallet ids. Pair with list_select_related = ["wallet__user"]."""
+
+    @admin.display(description="user", ordering="wallet__user__username")
+    def username(self, obj):
+        return obj.wallet.user.username
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Staff may look; nobody, superusers included, adds, changes or deletes."""
 

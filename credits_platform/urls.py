@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transactions.payments.views import CheckoutView, StripeWebhookView
 
+from webapp.views import CreditsPage
+
 from .admin_views import spending_overview
 from .auth import RegisterView, TokenRefresh, TokenView
 from ops.health import health
@@ -30,6 +32,7 @@ urlpatterns = [
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("app/", CreditsPage.as_view(), name="credits-app"),
 ]
 
 handler400 = "credits_platform.errors.bad_request"

@@ -14,6 +14,7 @@ from wallets.gate import HasCreditsFor, charges_credits
 
 from . import analytics, insights
 from .access import instagram_access
+from .serializers import AnalyticsSerializer, InsightsSerializer, InsufficientCreditsSerializer, PostsPageSerializer, ProfileSerializer
 from .exceptions import InvalidUsername, ProfileNotFoundError, UpstreamFailed, UpstreamTimedOut
 from .providers import get_provider
 from .providers.base import ProfileNotFound, UpstreamError, UpstreamTimeout
@@ -62,8 +63,9 @@ GATE_ERRORS = {
         description="Invalid username (`invalid_username`) or Idempotency-Key (`invalid_idempotency_key`)."
     ),
     402: OpenApiResponse(
+        InsufficientCreditsSerializer,
         description="`insufficient_credits` (with X-Credits-Required/Available/Needed headers), "
-        "`wallet_locked` or `wallet_not_found`."
+        "`wallet_locked` or `wallet_not_found`.",
     ),
     404: OpenApiResponse(description="Unknown profile (`profile_not_found`)."),
     502: OpenApiResponse(description="Provider failure (`upstream_error`); nothing charged."),
@@ -77,6 +79,26 @@ CHARGE_HEADERS = [
     OpenApiParameter(
         "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=r"^[\x20-\x7E]{1,255}$",
         description="Retry-safe key: a retry with the same key is never charged twice.",
+    ),
+    OpenApiParameter(
+        "X-Credits-Charged", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
+        description="Credits this request cost: 0 for a free unit or a repeat inside the access window.",
+    ),
+    OpenApiParameter(
+        "X-Credits-Remaining", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
+        description="The wallet's available balance after this request.",
+    ),
+    OpenApiParameter(
+        "X-Credits-Required", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[402],
+        description="`insufficient_credits` only: what the request costs.",
+    ),
+    OpenApiParameter(
+        "X-Credits-Available", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[402],
+        description="`insufficient_credits` only: what the wallet can spend now.",
+    ),
+    OpenApiParameter(
+        "X-Credits-Needed", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[402],
+        description="`insufficient_credits` only: how many more credits it takes.",
     ),
 ]
 
@@ -99,7 +121,7 @@ class ProfileView(GatedView):
     @extend_schema(
         summary="Unlock an influencer profile (25 credits, free to repeat forever)",
         parameters=CHARGE_HEADERS,
-        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        responses={200: ProfileSerializer, **GATE_ERRORS},
         tags=["instagram"],
     )
     @charges_credits
@@ -114,7 +136,7 @@ class AnalyticsView(GatedView):
     @extend_schema(
         summary="Detailed analytics of a profile (15 credits)",
         parameters=CHARGE_HEADERS,
-        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        responses={200: AnalyticsSerializer, **GATE_ERRORS},
         tags=["instagram"],
     )
     @charges_credits
@@ -129,7 +151,7 @@ class InsightsView(GatedView):
     @extend_schema(
         summary="AI insights computed from the profile and its posts (20 credits)",
         parameters=CHARGE_HEADERS,
-        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        responses={200: InsightsSerializer, **GATE_ERRORS},
         tags=["instagram"],
     )
     @charges_credits
@@ -153,7 +175,7 @@ class PostsView(GatedView):
             OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY),
             OpenApiParameter("page_size", OpenApiTypes.INT, OpenApiParameter.QUERY),
         ],
-        responses={200: OpenApiTypes.OBJECT, **GATE_ERRORS},
+        responses={200: PostsPageSerializer, **GATE_ERRORS},
         tags=["instagram"],
     )
     @charges_credits

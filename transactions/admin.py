@@ -1,16 +1,16 @@
 from django.contrib import admin
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
+from credits_platform.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
 from credits_platform.paginators import EstimatedCountPaginator
 
 from .models import LedgerEntry, PaymentEvent, TopUp
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(WalletOwnerColumn, ReadOnlyAdmin):
     list_display = [
-        "id", "created_at", "wallet_id", "username", "transaction_type", "amount", "delta", "balance_after",
-        "action_type", "reference", "actor",
+        "id", "created_at", "username", "transaction_type", "delta", "balance_after", "action_type", "reference",
+        "reason", "actor",
     ]
     list_filter = ["transaction_type", "action_type", "created_at"]
     list_select_related = ["wallet__user", "actor"]
@@ -19,14 +19,16 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     raw_id_fields = ["wallet", "actor"]
 
-    @admin.display(ordering="wallet__user__username")
-    def username(self, entry):
-        return entry.wallet.user.username
+    @admin.display(description="reason")
+    def reason(self, entry):
+        """The description: for an adjustment, the reason the staff member gave."""
+        return entry.description
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "wallet_id", "credits", "amount_cents", "currency", "status", "provider_reference"]
+class TopUpAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    list_display = ["id", "created_at", "username", "credits", "amount_cents", "currency", "status", "provider_reference"]
+    list_select_related = ["wallet__user"]
     list_filter = ["status", "created_at"]
     search_fields = ["=wallet__user__username", "=provider_reference"]
     show_full_result_count = False

@@ -14,6 +14,8 @@ class TransactionType(models.TextChoices):
     TOP_UP = "top_up", "Top-up"
     REFUND = "refund", "Refund"
     ADJUSTMENT = "adjustment", "Adjustment"
+    GRANT = "grant", "Grant"
+    OPENING = "opening", "Opening balance"  # allocations only: grants made from pre-grant balances
 
 
 class LedgerEntryQuerySet(models.QuerySet):
@@ -73,6 +75,42 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are immutable.")
+
+
+class LedgerAllocation(models.Model):
+    """Which grants a ledger row moved credits in or out of (signed, summing to the row's delta; a
+    rollover at a reset moves credits from the monthly grant to the rollover grant inside the
+    month's grant row). Source and cost basis are copied here, so finance reads the ledger alone."""
+
+    # Null only for the opening balances of grants made from the buckets that came before grants.
+    entry = models.ForeignKey(LedgerEntry, null=True, on_delete=models.PROTECT, related_name="allocations")
+    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="+")
+    grant = models.ForeignKey("wallets.Grant", on_delete=models.PROTECT, related_name="allocations")
+    transaction_type = models.CharField(max_length=16, choices=TransactionType.choices)
+    source = models.CharField(max_length=16)
+    amount = models.IntegerField(help_text="Signed: credits into (+) or out of (-) the grant.")
+    cost_basis = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    currency = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="allocation_created_idx"),
+            models.Index(fields=["wallet", "-created_at"], name="allocation_wallet_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_type} {self.amount:+d} on grant {self.grant_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Ledger allocations are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Ledger allocations are immutable.")
 
 
 class TopUpStatus(models.TextChoices):

@@ -176,3 +176,28 @@ def wallet_totals(*, wallet_id: int) -> dict:
 
 def top_ups_for(*, wallet_id: int) -> QuerySet[TopUp]:
     return TopUp.objects.filter(wallet_id=wallet_id).order_by("-created_at", "-id")
+
+
+def daily_by_action(*, since: datetime) -> list[dict]:
+    """Staff overview: credits spent and units used per (UTC day, action) since `since`, every wallet."""
+    return list(
+        LedgerEntry.objects.filter(created_at__gte=since, transaction_type__in=USAGE_TYPES)
+        .order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
+        .values("day", "action_type")
+        .annotate(credits=Sum("amount"), actions=Sum("quantity"))
+        .order_by("day", "action_type")
+    )
+
+
+def daily_credits_in(*, since: datetime) -> list[dict]:
+    """Staff overview: credits added per (UTC day, source) since `since`: every row that raised a
+    balance, grouped by its type (monthly grant, top-up, refund of a spend, positive adjustment...)."""
+    return list(
+        LedgerEntry.objects.filter(created_at__gte=since, delta__gt=0)
+        .order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
+        .values("day", "transaction_type")
+        .annotate(credits=Sum("amount"))
+        .order_by("day", "transaction_type")
+    )

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     route("transactions", views.TransactionListView.as_view(), "transactions"),
+    route(r"transactions/export\.csv", views.TransactionExportView.as_view(), "transactions-export"),
     route("transactions/search", views.TransactionSearchView.as_view(), "transactions-search"),
     route("usage/monthly", views.MonthlyUsageView.as_view(), "usage-monthly"),
     route("analytics/spending", views.SpendingAnalyticsView.as_view(), "analytics-spending"),

@@ -1,8 +1,11 @@
 """Read-only ledger APIs, always scoped to the requesting user's wallet."""
 
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,8 +14,10 @@ from credits_platform.pagination import StrictQueryParams
 from wallets.periods import parse_period, period_of
 
 from . import selectors
+from .csv_export import ledger_csv_lines
 from .filters import LedgerFilter
 from .pagination import LedgerPagination
+from .renderers import CSVRenderer
 from .serializers import (
     LedgerEntrySerializer,
     MonthlyUsageSerializer,
@@ -72,6 +77,35 @@ class TransactionSearchView(TransactionListView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class TransactionExportView(TransactionSearchView):
+    """The same rows as `transactions` (and `transactions/search` with `q`), every page at once, as
+    a CSV file streamed from a server-side cursor."""
+
+    pagination_class = None
+    # JSON first: errors keep their JSON body; `Accept: text/csv` is accepted, not a 406.
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        summary="Download the history as CSV (same filters, search and ordering as transactions)",
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters).")],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="Columns: id, created_at, transaction_type, amount, delta, balance_after, "
+                "action_type, quantity, reference, description. Streamed; no paging.",
+            )
+        },
+        tags=["transactions"],
+    )
+    def get(self, request, *args, **kwargs):
+        entries = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(ledger_csv_lines(entries), content_type="text/csv; charset=utf-8")
+        filename = f"credits-transactions-{timezone.now():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class MonthlyUsageView(APIView):

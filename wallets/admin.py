@@ -1,10 +1,12 @@
 """Wallets in the admin: balances are read-only; every change goes through the ledger service."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
+from credits_platform.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
 from credits_platform.exceptions import DomainError
 
 from . import services
@@ -14,10 +16,8 @@ from .models import AllowanceUsage, Hold, Wallet, WalletStatus
 
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
-    list_display = [
-        "user", "email", "current_balance", "monthly_balance", "purchased_balance", "reserved", "package", "status",
-        "billing_cycle_start",
-    ]
+    # Six columns that fit a laptop screen; email, holds and the cycle are on each wallet's page.
+    list_display = ["user", "current_balance", "monthly_balance", "purchased_balance", "package", "status"]
     list_filter = ["status", "package"]
     list_select_related = ["user", "package"]
     search_fields = ["user__username", "user__email"]
@@ -38,10 +38,6 @@ class WalletAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps them
-
-    @admin.display(ordering="user__email")
-    def email(self, wallet):
-        return wallet.user.email
 
     @admin.display(description="balance")
     def current_balance(self, wallet):
@@ -99,15 +95,52 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
-    list_display = ["id", "wallet_id", "action_type", "amount", "free_units", "reference", "status", "expires_at"]
+class HoldAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    list_select_related = ["wallet__user"]
+    list_display = ["id", "username", "action_type", "amount", "free_units", "reference", "status", "expires_at"]
     list_filter = ["status", "action_type"]
     search_fields = ["=wallet__user__username", "reference"]
     show_full_result_count = False
 
 
 @admin.register(AllowanceUsage)
-class AllowanceUsageAdmin(ReadOnlyAdmin):
-    list_display = ["wallet_id", "period", "action_type", "used", "reserved"]
+class AllowanceUsageAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    list_select_related = ["wallet__user"]
+    list_display = ["username", "period", "action_type", "used", "reserved"]
     list_filter = ["period", "action_type"]
     search_fields = ["=wallet__user__username"]
+
+
+User = get_user_model()
+DEACTIVATE_HINT = (
+    "Users are never deleted: their wallet and ledger are kept for the accounts. To remove someone, "
+    "untick “Active” (or use the “Deactivate selected users” action): they can no longer sign in or use the API."
+)
+
+
+class CreditsUserAdmin(UserAdmin):
+    """A user owns a wallet and an immutable ledger (which the database protects from deletion), so
+    staff deactivate people instead of deleting them: no delete button, a hint, and a bulk action."""
+
+    actions = ["deactivate_users"]
+    fieldsets = [
+        (name, {**options, "description": DEACTIVATE_HINT} if name == "Permissions" else options)
+        for name, options in UserAdmin.fieldsets
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            self.message_user(request, DEACTIVATE_HINT, messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Deactivate selected users (they can no longer sign in; history is kept)")
+    def deactivate_users(self, request, queryset):
+        count = queryset.filter(is_active=True).update(is_active=False)
+        self.message_user(request, f"{count} user(s) deactivated.", messages.SUCCESS)
+
+
+admin.site.unregister(User)
+admin.site.register(User, CreditsUserAdmin)

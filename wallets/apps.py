@@ -6,4 +6,4 @@ class WalletsConfig(AppConfig):
     verbose_name = "Wallets"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import openapi, signals  # noqa: F401

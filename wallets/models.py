@@ -1,4 +1,4 @@
-"""Who has what: wallets with two buckets, holds on credits in flight, free-allowance usage."""
+"""Who has what: wallets, the grants every credit belongs to, holds on credits in flight, free-allowance usage."""
 
 from django.conf import settings
 from django.db import models
@@ -19,14 +19,21 @@ class Wallet(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
     package = models.ForeignKey("pricing.Package", on_delete=models.PROTECT, related_name="wallets")
     status = models.CharField(max_length=16, choices=WalletStatus.choices, default=WalletStatus.ACTIVE)
-    monthly_balance = models.IntegerField(default=0, help_text="Credits from the monthly grant; may expire.")
-    purchased_balance = models.IntegerField(default=0, help_text="Bought or granted credits; never expire.")
+    # Totals of the wallet's grants (remaining + held), kept by the ledger writer for the fast paths.
+    monthly_balance = models.IntegerField(default=0, help_text="Credits of monthly and rollover grants.")
+    purchased_balance = models.IntegerField(default=0, help_text="Credits of purchase grants.")
+    bonus_balance = models.IntegerField(default=0, help_text="Credits of promo, trial and compensation grants.")
     reserved = models.IntegerField(default=0, help_text="Credits held by requests in flight.")
     billing_cycle_start = models.DateField(help_text="First day of the cycle the last grant belongs to.")
     holds_due_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text="No open hold expires before this (null: none open); may be early, never late.",
+    )
+    grants_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="No grant with credits left expires before this (null: none expires); may be early, never late.",
     )
     ledger_rows = models.PositiveIntegerField(
         default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."
@@ -38,20 +45,21 @@ class Wallet(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(monthly_balance__gte=0), name="wallet_monthly_not_negative"),
             models.CheckConstraint(condition=Q(purchased_balance__gte=0), name="wallet_purchased_not_negative"),
+            models.CheckConstraint(condition=Q(bonus_balance__gte=0), name="wallet_bonus_not_negative"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="wallet_reserved_not_negative"),
             models.CheckConstraint(
-                condition=Q(reserved__lte=F("monthly_balance") + F("purchased_balance")),
+                condition=Q(reserved__lte=F("monthly_balance") + F("purchased_balance") + F("bonus_balance")),
                 name="wallet_reserved_within_balance",
             ),
         ]
         indexes = [models.Index(fields=["status", "billing_cycle_start"], name="wallet_cycle_idx")]
 
     def __str__(self) -> str:
-        return f"wallet of {self.user_id}"
+        return f"wallet of {self.user.username}"
 
     @property
     def current_balance(self) -> int:
-        return self.monthly_balance + self.purchased_balance
+        return self.monthly_balance + self.purchased_balance + self.bonus_balance
 
     @property
     def available(self) -> int:
@@ -67,7 +75,116 @@ class Wallet(models.Model):
         the monthly grant of a new period (active wallets) or an expired hold to release."""
         now = now or timezone.now()
         new_period = not self.is_locked and self.billing_cycle_start < period_of(now)
-        return new_period or (self.holds_due_at is not None and self.holds_due_at <= now)
+        return (
+            new_period
+            or (self.holds_due_at is not None and self.holds_due_at <= now)
+            or (self.grants_due_at is not None and self.grants_due_at <= now)
+        )
+
+
+class GrantSource(models.TextChoices):
+    MONTHLY = "monthly", "Monthly allowance"
+    ROLLOVER = "rollover", "Rollover"
+    PURCHASE = "purchase", "Purchase"
+    PROMO = "promo", "Promotion"
+    TRIAL = "trial", "Trial"
+    COMPENSATION = "compensation", "Compensation"
+
+
+# Lower spends first. Free credits that expire soonest go before paid ones that never do.
+DEFAULT_PRIORITY = {
+    GrantSource.PROMO: 0,
+    GrantSource.TRIAL: 0,
+    GrantSource.MONTHLY: 10,
+    GrantSource.ROLLOVER: 10,
+    GrantSource.COMPENSATION: 20,
+    GrantSource.PURCHASE: 30,
+}
+# Which wallet total a grant's credits count in (the API's monthly / purchased / bonus balances).
+BUCKET_OF = {
+    GrantSource.MONTHLY: "monthly_balance",
+    GrantSource.ROLLOVER: "monthly_balance",
+    GrantSource.PURCHASE: "purchased_balance",
+    GrantSource.PROMO: "bonus_balance",
+    GrantSource.TRIAL: "bonus_balance",
+    GrantSource.COMPENSATION: "bonus_balance",
+}
+BUCKETS = ("monthly_balance", "purchased_balance", "bonus_balance")
+STAFF_SOURCES = (GrantSource.PROMO, GrantSource.TRIAL, GrantSource.COMPENSATION)
+# The one order credits are spent in: priority, earliest expiry (never-expiring last), oldest.
+CONSUMPTION_ORDER = ("priority", F("expires_at").asc(nulls_last=True), "id")
+
+
+class GrantQuerySet(models.QuerySet):
+    def spendable(self, now):
+        """Grants whose remaining credits can be spent at `now`, in consumption order."""
+        return (
+            self.filter(remaining__gt=0)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .order_by(*CONSUMPTION_ORDER)
+        )
+
+    def due(self, now):
+        """Grants past their expiry with credits left to expire."""
+        return self.filter(remaining__gt=0, expires_at__lte=now).order_by(*CONSUMPTION_ORDER)
+
+
+class Grant(models.Model):
+    """A lot of credits with a source, a priority and an expiry. Every credit a wallet holds belongs
+    to one grant; `remaining` can be spent, `held` is set aside for requests in flight (held credits
+    settle with their hold even if the grant expires meanwhile: capture spends them, release gives
+    them back and, past the expiry, expires them on the spot)."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="grants")
+    source = models.CharField(max_length=16, choices=GrantSource.choices)
+    amount = models.PositiveIntegerField()
+    remaining = models.IntegerField()
+    held = models.IntegerField(default=0)
+    priority = models.SmallIntegerField()
+    effective_at = models.DateTimeField(default=timezone.now, help_text="When it took effect (grants start at once).")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    expired_at = models.DateTimeField(null=True, blank=True, help_text="When its unspent credits expired.")
+    cost_basis = models.DecimalField(
+        max_digits=12, decimal_places=4, default=0, help_text="Money paid per credit, in the currency's smallest unit."
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="grant_amount_positive"),
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="grant_remaining_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="grant_held_not_negative"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("amount") - F("held")), name="grant_remaining_within_amount"
+            ),
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="grant_idempotency_key_unique_per_wallet",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["wallet", "priority", "expires_at", "id"], condition=Q(remaining__gt=0), name="grant_spend_idx"
+            ),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="grant_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} grant {self.pk}: {self.remaining}/{self.amount}"
+
+    @property
+    def bucket(self) -> str:
+        return BUCKET_OF[self.source]
 
 
 class HoldStatus(models.TextChoices):
@@ -89,6 +206,9 @@ class Hold(models.Model):
     reference = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
+    allocations = models.JSONField(
+        null=True, blank=True, help_text="[[grant id, credits], ...]: which grants hold the credits."
+    )
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)

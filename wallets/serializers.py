@@ -71,6 +71,14 @@ class AllowanceSerializer(serializers.Serializer):
     next_reset = serializers.DateField()
 
 
+class AllowancesSerializer(serializers.Serializer):
+    """allowances answers {action_type: Allowance}: a map keyed by action type, not fixed fields.
+    wallets/openapi.py describes it as such (drf-spectacular reads serializers, not bare fields)."""
+
+    def to_representation(self, instance):
+        return {action: AllowanceSerializer(row).data for action, row in instance.items()}
+
+
 class RecentTransactionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     transaction_type = serializers.CharField()

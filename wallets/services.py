@@ -1,37 +1,91 @@
-"""The only code that changes a balance.
+"""The only code that changes a balance: ledger rows, grants, their allocations and wallet totals.
 
-Every function is one short atomic block that locks one wallet row (see `locking`), changes it
-and writes exactly one ledger row per balance change. Nothing here talks to the network, so a
+Every credit belongs to a grant (`Grant`: source, priority, expiry). Credits leave grants in one
+order (`CONSUMPTION_ORDER`); each ledger row records the grants it moved credits in or out of
+(`LedgerAllocation`), and the wallet keeps the totals per bucket that the fast paths read.
+
+Every function is one short atomic block that locks one wallet row (see `locking`), or a
+set-based statement from `sql` that locks a set of them. Nothing here talks to the network, so a
 lock is never held across a provider or payment call.
+
+Whatever is due on a wallet is settled on the spot when it is next read or charged (`_catch_up`):
+the month's reset, holds past their expiry, grants past theirs. The periodic jobs only tidy
+wallets nobody touches.
 
 The hold functions also accept `wallet=`, a wallet the caller has already locked inside its own
 atomic block (the gate does, to read what it needs in the same locking query); they then run in
 the caller's block without a savepoint of their own.
 """
 
+import json
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Min
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from credits_platform.db_timeouts import use_job_timeouts
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
 from pricing.selectors import default_package
-from transactions.models import LedgerEntry, TransactionType
+from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
 
+from . import sql
 from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
 from .locking import lock_wallet
-from .models import AllowanceUsage, Hold, HoldStatus, Wallet, WalletStatus
-from .periods import period_of
+from .models import (
+    BUCKET_OF,
+    BUCKETS,
+    CONSUMPTION_ORDER,
+    DEFAULT_PRIORITY,
+    STAFF_SOURCES,
+    AllowanceUsage,
+    Grant,
+    GrantSource,
+    Hold,
+    HoldStatus,
+    Wallet,
+    WalletStatus,
+)
+from .periods import next_period, period_of, period_start
 
 logger = logging.getLogger("credits.ledger")
 
 MAX_CREDITS_PER_OPERATION = 10_000_000
+BATCH_SIZE = 5000
+
+GRANT_DESCRIPTION = "Monthly credits for {period} ({package})"
+EXPIRY_DESCRIPTION = "Unused monthly credits expired at the {period} reset"
+ROLLOVER_REASON = "Unused monthly credits rolled over into {period}"
+
+MIGRATED_PURCHASE_KEY = "migrated:purchase"  # see migrations/0005_grants_from_buckets.py
+
+
+@dataclass(frozen=True)
+class Move:
+    """Credits into (+) or out of (-) one grant, with what finance needs of it; `d_remaining` and
+    `d_held` are the grant's changes still to apply when the ledger row is written."""
+
+    grant_id: int
+    credits: int
+    source: str
+    cost_basis: Decimal
+    currency: str
+    d_remaining: int = 0
+    d_held: int = 0
+
+    @property
+    def bucket(self) -> str:
+        return BUCKET_OF[self.source]
+
+    @classmethod
+    def of(cls, grant: Grant, credits: int, **changes) -> "Move":
+        return cls(grant.pk, credits, grant.source, grant.cost_basis, grant.currency, **changes)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -49,6 +103,7 @@ def _record(
     transaction_type: str,
     delta: int,
     *,
+    moves: list[Move] = (),
     action_type: str = "",
     quantity: int = 1,
     reference: str = "",
@@ -56,10 +111,11 @@ def _record(
     idempotency_key: str | None = None,
     actor=None,
 ) -> LedgerEntry:
-    """Write the ledger row for a change already applied to `wallet` (locked) and save the wallet."""
+    """Save `wallet`'s totals (locked, already changed), then write the ledger row, its allocations
+    and the grants' pending changes in one statement."""
     wallet.ledger_rows += 1
-    wallet.save(update_fields=["monthly_balance", "purchased_balance", "reserved", "ledger_rows", "updated_at"])
-    entry = LedgerEntry.objects.create(
+    wallet.save(update_fields=[*BUCKETS, "reserved", "grants_due_at", "ledger_rows", "updated_at"])
+    entry = LedgerEntry(
         wallet=wallet,
         transaction_type=transaction_type,
         amount=abs(delta),
@@ -71,7 +127,20 @@ def _record(
         description=description[:255],
         idempotency_key=idempotency_key,
         actor=actor,
+        created_at=timezone.now(),
     )
+    payload = [
+        [m.grant_id, m.credits, m.source, str(m.cost_basis), m.currency, m.d_remaining, m.d_held] for m in moves
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.LEDGER_ROW, {
+            "wallet": wallet.pk, "type": transaction_type, "amount": entry.amount, "delta": delta,
+            "balance_after": entry.balance_after, "action_type": action_type, "quantity": quantity,
+            "reference": entry.reference, "description": entry.description, "key": idempotency_key,
+            "actor": getattr(actor, "pk", None), "now": entry.created_at, "moves": json.dumps(payload),
+        })
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
     logger.info(
         "ledger write wallet=%s type=%s amount=%s delta=%s balance_after=%s key=%s",
         wallet.pk, transaction_type, entry.amount, delta, entry.balance_after, idempotency_key,
@@ -86,25 +155,76 @@ def _existing_entry(wallet: Wallet, idempotency_key: str | None) -> LedgerEntry 
     return LedgerEntry.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
 
 
-def _take(wallet: Wallet, amount: int) -> None:
-    """Remove `amount` from the buckets, monthly credits first (they expire, purchased ones don't)."""
-    from_monthly = min(amount, wallet.monthly_balance)
-    wallet.monthly_balance -= from_monthly
-    wallet.purchased_balance -= amount - from_monthly
+def _add_grant(
+    wallet: Wallet,
+    source: str,
+    amount: int,
+    *,
+    expires_at: datetime | None = None,
+    priority: int | None = None,
+    cost_basis: Decimal = Decimal(0),
+    currency: str = "",
+    reason: str = "",
+    reference: str = "",
+    idempotency_key: str | None = None,
+    actor=None,
+) -> Grant:
+    """A new grant on the locked wallet, counted in its totals (the caller writes the ledger row)."""
+    grant = Grant.objects.create(
+        wallet=wallet, source=source, amount=amount, remaining=amount,
+        priority=DEFAULT_PRIORITY[source] if priority is None else priority, expires_at=expires_at,
+        cost_basis=cost_basis, currency=currency, reason=reason[:255], reference=reference[:255],
+        idempotency_key=idempotency_key, actor=actor,
+    )
+    setattr(wallet, grant.bucket, getattr(wallet, grant.bucket) + amount)
+    if expires_at is not None and (wallet.grants_due_at is None or wallet.grants_due_at > expires_at):
+        wallet.grants_due_at = expires_at
+    return grant
+
+
+def _take(wallet: Wallet, amount: int, *, hold: bool = False, sources: tuple[str, ...] = (),
+          grant_key: str | None = None) -> list[Move]:
+    """Take `amount` spendable credits (of `sources` or of the grant keyed `grant_key`, if given) in
+    consumption order, in one statement: out of the wallet's totals, or into `held` if `hold`. The
+    caller checked that they are there."""
+    only, params = "", {"wallet": wallet.pk, "amount": amount, "hold": hold, "now": timezone.now()}
+    if sources:
+        only, params["sources"] = "AND source = ANY(%(sources)s)", list(sources)
+    if grant_key is not None:
+        only, params["key"] = "AND idempotency_key = %(key)s", grant_key
+    with connection.cursor() as cursor:
+        cursor.execute(sql.TAKE.format(only=only), params)
+        moves = [Move(grant_id, -credits, source, cost, currency) for grant_id, credits, source, cost, currency in cursor]
+    taken = -sum(move.credits for move in moves)
+    if taken != amount:
+        raise InsufficientCredits(required=amount, available=taken)  # totals and grants disagree
+    if not hold:
+        for move in moves:
+            setattr(wallet, move.bucket, getattr(wallet, move.bucket) + move.credits)
+    return moves
+
+
+def _spendable_credits(wallet: Wallet, **filters) -> int:
+    now = timezone.now()
+    return sum(Grant.objects.filter(wallet=wallet, **filters).spendable(now).values_list("remaining", flat=True))
 
 
 def _catch_up(wallet: Wallet) -> None:
-    """Settle on the spot what is due on a locked wallet, whether or not a job ran: the monthly grant
-    of a new period, then the release of holds past their expiry (a request that died mid-flight)."""
-    from .cycle import roll_over_locked_wallet
-
+    """Settle on the spot what is due on a locked wallet, whether or not a job ran: the monthly reset
+    of a new period, holds past their expiry (a request that died mid-flight), then grants past
+    theirs (after the holds, so credits a dead request held expire too if their grant has)."""
     now = timezone.now()
-    roll_over_locked_wallet(wallet, period_of(now))
+    period = period_of(now)
+    if wallet.billing_cycle_start < period and not wallet.is_locked:
+        _run(sql.ROLL_OVER, "w.user_id = %(user_id)s", {**_roll_over_params(period), "user_id": wallet.pk})
+        wallet.refresh_from_db(fields=[*BUCKETS, "reserved", "billing_cycle_start", "ledger_rows", "grants_due_at"])
     if wallet.holds_due_at is not None and wallet.holds_due_at <= now:
         _release_expired_holds(wallet, now)
+    if wallet.grants_due_at is not None and wallet.grants_due_at <= now:
+        _expire_due_grants(wallet, now)
 
 
-def _release_expired_holds(wallet: Wallet, now) -> int:
+def _release_expired_holds(wallet: Wallet, now: datetime) -> int:
     """Release the locked wallet's holds that expired by `now`, then move `holds_due_at` to the next."""
     expired = list(Hold.objects.filter(wallet=wallet, status=HoldStatus.HELD, expires_at__lte=now))
     for hold in expired:
@@ -116,6 +236,27 @@ def _release_expired_holds(wallet: Wallet, now) -> int:
     if expired:
         logger.warning("released %d expired holds wallet=%s", len(expired), wallet.pk)
     return len(expired)
+
+
+def _expire_due_grants(wallet: Wallet, now: datetime) -> int:
+    """Expire what is left of the locked wallet's grants past their expiry, one `expiry` row each,
+    then move `grants_due_at` to the next expiry."""
+    due = list(Grant.objects.filter(wallet=wallet).due(now))
+    for grant in due:
+        Grant.objects.filter(pk=grant.pk).update(expired_at=now)
+        setattr(wallet, grant.bucket, getattr(wallet, grant.bucket) - grant.remaining)
+        _record(
+            wallet, TransactionType.EXPIRY, -grant.remaining,
+            moves=[Move.of(grant, -grant.remaining, d_remaining=-grant.remaining)],
+            reference=grant.reference, description=f"{grant.get_source_display()} credits expired"
+            + (f" ({grant.reason})" if grant.reason else ""),
+        )
+    wallet.grants_due_at = (
+        Grant.objects.filter(wallet=wallet, remaining__gt=0, expires_at__isnull=False)
+        .aggregate(due=Min("expires_at"))["due"]
+    )
+    wallet.save(update_fields=["grants_due_at", "updated_at"])
+    return len(due)
 
 
 @contextmanager
@@ -141,11 +282,68 @@ def _settle(hold: Hold, status: str) -> Hold | None:
     return hold
 
 
+def _held_by(hold: Hold, wallet: Wallet) -> list[Move]:
+    """The grants holding `hold`'s credits (credits > 0): as recorded at reserve, or (holds older
+    than grants) whatever the wallet's grants hold, in consumption order."""
+    if hold.allocations is not None:
+        return [Move(grant_id, credits, source, Decimal(cost), currency)
+                for grant_id, credits, source, cost, currency in hold.allocations]
+    moves, left = [], hold.amount
+    for grant in Grant.objects.filter(wallet=wallet, held__gt=0).order_by(*CONSUMPTION_ORDER):
+        credits = min(grant.held, left)
+        moves.append(Move.of(grant, credits))
+        left -= credits
+        if not left:
+            break
+    return moves
+
+
 def active_rule(action_type: str) -> PricingRule:
     rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
     if rule is None:
         raise UnknownAction(action_type)
     return rule
+
+
+# --- the monthly reset (set-based) ----------------------------------------------------------------
+
+
+def _roll_over_params(period: date) -> dict:
+    label = f"{period:%Y-%m}"
+    return {
+        "active": WalletStatus.ACTIVE,
+        "period": period,
+        "period_start": period_start(period),
+        "next_start": period_start(next_period(period)),
+        "now": timezone.now(),
+        "priority": DEFAULT_PRIORITY[GrantSource.MONTHLY],
+        "label": label,
+        "expiry_key": f"expiry:{label}",
+        "grant_key": f"monthly_grant:{label}",
+        "monthly_key": f"monthly:{label}",
+        "rollover_key": f"rollover:{label}",
+        "expiry_description": EXPIRY_DESCRIPTION.format(period=label),
+        "grant_description": GRANT_DESCRIPTION.format(period=label, package="{package}"),
+        "rollover_reason": ROLLOVER_REASON.format(period=label),
+    }
+
+
+def _run(statement: str, selector: str, params: dict, *, skip_locked: bool = False) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement.format(selector=selector, skip_locked="SKIP LOCKED" if skip_locked else ""), params)
+        return cursor.rowcount
+
+
+def wallets_roll_over(*, period: date, low: int, high: int, skip_locked: bool = True) -> int:
+    """Apply `period`'s reset to the due wallets with low <= user_id < high, in one statement and one
+    transaction; returns how many. Wallets another transaction has locked are skipped with
+    `skip_locked` (that transaction catches its wallet up itself, or a later pass waits for it)."""
+    with transaction.atomic():
+        use_job_timeouts()  # a batch job: its last pass waits for the row locks requests hold
+        return _run(
+            sql.ROLL_OVER, "w.user_id >= %(low)s AND w.user_id < %(high)s",
+            {**_roll_over_params(period), "low": low, "high": high}, skip_locked=skip_locked,
+        )
 
 
 # --- wallets -----------------------------------------------------------------------------------
@@ -158,17 +356,24 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
         return existing, False
     package = package or default_package()
     period = period_of()
+    label = f"{period:%Y-%m}"
     try:
         with transaction.atomic():
             wallet = Wallet.objects.create(user=user, package=package, billing_cycle_start=period)
             if package.monthly_credits:
-                wallet.monthly_balance = package.monthly_credits
+                grant = _add_grant(
+                    wallet, GrantSource.MONTHLY, package.monthly_credits,
+                    expires_at=period_start(next_period(period)), reference=label,
+                    reason=GRANT_DESCRIPTION.format(period=label, package=package.name),
+                    idempotency_key=f"monthly:{label}",
+                )
                 _record(
                     wallet,
                     TransactionType.MONTHLY_GRANT,
                     package.monthly_credits,
-                    description=f"Monthly credits for {period:%Y-%m} ({package.name})",
-                    idempotency_key=f"monthly_grant:{period:%Y-%m}",
+                    moves=[Move.of(grant, package.monthly_credits)],
+                    description=GRANT_DESCRIPTION.format(period=label, package=package.name),
+                    idempotency_key=f"monthly_grant:{label}",
                 )
     except IntegrityError:
         # A concurrent request created it first: that one is the wallet.
@@ -177,7 +382,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
 
 
 def wallet_refresh(*, user_id: int) -> Wallet:
-    """The wallet, brought up to date with the current period (the lazy side of the monthly reset)."""
+    """The wallet, with whatever was due settled (the lazy side of the monthly reset and the sweepers)."""
     wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
     if wallet is not None and not wallet.is_due():
         return wallet  # the common case: one read, no transaction, no lock
@@ -213,7 +418,8 @@ def credits_reserve(
     rule: PricingRule | None = None,
     wallet: Wallet | None = None,
 ) -> Hold:
-    """Set aside the price of `quantity` actions (free units first) or raise why not.
+    """Set aside the price of `quantity` actions (free units first) or raise why not. The credits
+    move from their grants' `remaining` to `held`, in consumption order, and the hold records which.
 
     `rule`, if the caller has read the active rule for `action_type` already, saves reading it again."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10_000:
@@ -242,23 +448,30 @@ def credits_reserve(
         if price.free_units:
             usage.reserved += price.free_units
             usage.save(update_fields=["reserved"])
-        expires_at = timezone.now() + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
+        now = timezone.now()
+        expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
         first_to_expire = wallet.holds_due_at is None or wallet.holds_due_at > expires_at
         if price.total_credits or first_to_expire:
             wallet.reserved += price.total_credits
             wallet.holds_due_at = expires_at if first_to_expire else wallet.holds_due_at
             wallet.save(update_fields=["reserved", "holds_due_at", "updated_at"])
-        return Hold.objects.create(
-            wallet=wallet,
-            action_type=action_type,
-            quantity=quantity,
-            amount=price.total_credits,
-            free_units=price.free_units,
-            period=period,
-            reference=reference[:255],
-            idempotency_key=idempotency_key,
-            expires_at=expires_at,
+        hold = Hold(
+            wallet=wallet, action_type=action_type, quantity=quantity, amount=price.total_credits,
+            free_units=price.free_units, period=period, reference=reference[:255], idempotency_key=idempotency_key,
+            expires_at=expires_at, created_at=now,
         )
+        with connection.cursor() as cursor:  # the credits move to `held` with the hold's insert
+            cursor.execute(sql.RESERVE, {
+                "wallet": wallet.pk, "amount": price.total_credits, "hold": True, "now": now,
+                "action_type": action_type, "quantity": quantity, "free_units": price.free_units, "period": period,
+                "reference": hold.reference, "key": idempotency_key, "expires_at": expires_at,
+            })
+            hold.pk, allocations = cursor.fetchone()
+        hold.allocations = json.loads(allocations) if isinstance(allocations, str) else allocations
+        hold._state.adding = False
+        if sum(credits for _, credits, *_ in hold.allocations) != price.total_credits:
+            raise InsufficientCredits(required=price.total_credits, available=wallet.available)  # grants disagree
+        return hold
 
 
 @dataclass(frozen=True)
@@ -269,7 +482,8 @@ class Capture:
 
 
 def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None = None) -> Capture:
-    """Turn a hold into a charge: one `spend` row for the credits, one `free_use` row for free units.
+    """Turn a hold into a charge: one `spend` row for the credits (spending what its grants hold for
+    it, even a grant that expired meanwhile), one `free_use` row for free units.
 
     Capturing a hold twice returns the first outcome; capturing a released one raises HoldNotActive.
     """
@@ -295,12 +509,15 @@ def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None 
                 idempotency_key=f"hold:{hold.pk}:free",
             )
         if hold.amount:
+            moves = [replace(m, credits=-m.credits, d_held=-m.credits) for m in _held_by(hold, wallet)]
+            for move in moves:
+                setattr(wallet, move.bucket, getattr(wallet, move.bucket) + move.credits)
             wallet.reserved -= hold.amount
-            _take(wallet, hold.amount)
             _record(
                 wallet,
                 TransactionType.SPEND,
                 -hold.amount,
+                moves=moves,
                 action_type=hold.action_type,
                 quantity=hold.quantity - hold.free_units,
                 reference=hold.reference,
@@ -311,7 +528,8 @@ def credits_capture(*, hold: Hold, description: str = "", wallet: Wallet | None 
 
 
 def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wallet | None = None) -> Hold:
-    """Give a hold's credits and free units back. Releasing a settled hold changes nothing."""
+    """Give a hold's credits back to their grants, and its free units. Credits of a grant that expired
+    while they were held expire now. Releasing a settled hold changes nothing."""
     with _locked(hold.wallet_id, wallet) as wallet:
         if _settle(hold, status) is None:
             return Hold.objects.get(wallet_id=hold.wallet_id, pk=hold.pk)
@@ -320,8 +538,15 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
                 reserved=F("reserved") - hold.free_units
             )
         if hold.amount:
+            now = timezone.now()
+            moves = _held_by(hold, wallet)
+            with connection.cursor() as cursor:
+                cursor.execute(sql.UNHOLD, {"moves": json.dumps([[m.grant_id, m.credits] for m in moves]), "now": now})
+                past_expiry = cursor.fetchone()[0]
             wallet.reserved -= hold.amount
             wallet.save(update_fields=["reserved", "updated_at"])
+            if past_expiry:
+                _expire_due_grants(wallet, now)
         return hold
 
 
@@ -341,23 +566,56 @@ def holds_release_stale(*, now=None, limit: int = 1000) -> int:
     return released
 
 
+def grants_expire_due(*, now=None, limit: int = 1000) -> int:
+    """Tidy the wallets nobody touches: expire grants past their expiry, one short transaction per
+    wallet (a read or charge of a wallet expires its own due grants first, so nothing waits for this)."""
+    now = now or timezone.now()
+    wallet_ids = (
+        Grant.objects.filter(remaining__gt=0, expires_at__lte=now)
+        .order_by("wallet_id").values_list("wallet_id", flat=True).distinct()[:limit]
+    )
+    expired = 0
+    for wallet_id in list(wallet_ids):
+        with transaction.atomic():
+            wallet = lock_wallet(wallet_id)
+            if wallet.billing_cycle_start < period_of(now) and not wallet.is_locked:
+                _catch_up(wallet)  # the month's reset expires monthly grants with their rollover
+            expired += _expire_due_grants(wallet, now)
+    return expired
+
+
 # --- credits in and out --------------------------------------------------------------------------
 
 
 @transaction.atomic
 def credits_top_up(
-    *, user_id: int, amount: int, reference: str = "", description: str = "", idempotency_key: str | None = None
+    *,
+    user_id: int,
+    amount: int,
+    reference: str = "",
+    description: str = "",
+    idempotency_key: str | None = None,
+    cost_basis: Decimal = Decimal(0),
+    currency: str = "",
 ) -> LedgerEntry:
-    """Credit purchased credits (they never expire). A repeated key returns the first row."""
+    """Credit purchased credits: a `purchase` grant (never expiring unless PURCHASED_CREDITS_EXPIRE_DAYS
+    is set) with what was paid per credit. A repeated key returns the first row."""
     _check_amount(amount)
     wallet = lock_wallet(user_id)
     if (entry := _existing_entry(wallet, idempotency_key)) is not None:
         return entry
-    wallet.purchased_balance += amount
+    days = settings.PURCHASED_CREDITS_EXPIRE_DAYS
+    grant = _add_grant(
+        wallet, GrantSource.PURCHASE, amount,
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+        cost_basis=cost_basis, currency=currency, reason=description or "Top-up", reference=reference,
+        idempotency_key=idempotency_key,
+    )
     return _record(
         wallet,
         TransactionType.TOP_UP,
         amount,
+        moves=[Move.of(grant, amount)],
         reference=reference,
         description=description or f"Top-up of {amount} credits",
         idempotency_key=idempotency_key,
@@ -368,26 +626,32 @@ def credits_top_up(
 def credits_adjust(
     *, user_id: int, amount: int, reason: str, actor=None, idempotency_key: str | None = None
 ) -> LedgerEntry:
-    """A staff correction. Positive amounts go to the purchased bucket; negative ones take monthly
-    credits first and may not take credits that are spent or held."""
+    """A staff correction. Positive amounts are a `purchase` grant that cost nothing (they never
+    expire, as before grants); negative ones take spendable credits in consumption order and may not
+    take credits that are spent or held."""
     _check_amount(amount, allow_negative=True)
     if not reason or not reason.strip():
         raise InvalidAmount("A reason is required for an adjustment.")
     wallet = lock_wallet(user_id)
     if (entry := _existing_entry(wallet, idempotency_key)) is not None:
         return entry
+    _catch_up(wallet)
     if amount > 0:
-        wallet.purchased_balance += amount
+        grant = _add_grant(
+            wallet, GrantSource.PURCHASE, amount, reason=reason.strip(), reference="adjustment", actor=actor
+        )
+        moves = [Move.of(grant, amount)]
     else:
         if -amount > wallet.available:
             raise InvalidAmount(
                 f"Cannot remove {-amount} credits: only {wallet.available} are available (balance never goes below zero)."
             )
-        _take(wallet, -amount)
+        moves = _take(wallet, -amount)
     return _record(
         wallet,
         TransactionType.ADJUSTMENT,
         amount,
+        moves=moves,
         description=reason.strip(),
         idempotency_key=idempotency_key,
         actor=actor,
@@ -396,24 +660,38 @@ def credits_adjust(
 
 @transaction.atomic
 def credits_take_back(
-    *, user_id: int, amount: int, reference: str = "", description: str = "", idempotency_key: str | None = None
+    *,
+    user_id: int,
+    amount: int,
+    grant_key: str | None = None,
+    reference: str = "",
+    description: str = "",
+    idempotency_key: str | None = None,
 ) -> LedgerEntry | None:
     """Remove up to `amount` purchased credits (a refunded payment); returns None if none are left.
 
-    Only credits that are neither spent nor held are taken: what is gone stays gone.
+    With `grant_key` (the purchase's own key, e.g. `top_up:12`) only that purchase's grant is taken
+    from, never another's. Only credits that are neither spent nor held are taken: what is gone
+    stays gone.
     """
     _check_amount(amount)
     wallet = lock_wallet(user_id)
     if (entry := _existing_entry(wallet, idempotency_key)) is not None:
         return entry
-    takeable = min(amount, wallet.purchased_balance, wallet.available)
+    _catch_up(wallet)
+    if grant_key is not None and not Grant.objects.filter(wallet=wallet, idempotency_key=grant_key).exists():
+        # A purchase made before grants existed has none of its own: its credits are in the purchase
+        # grant the migration made from the old bucket.
+        grant_key = MIGRATED_PURCHASE_KEY
+    takeable = min(amount, _spendable_credits(wallet, source=GrantSource.PURCHASE, idempotency_key=grant_key)
+                   if grant_key is not None else _spendable_credits(wallet, source=GrantSource.PURCHASE))
     if takeable <= 0:
         return None
-    wallet.purchased_balance -= takeable
     return _record(
         wallet,
         TransactionType.REFUND,
         -takeable,
+        moves=_take(wallet, takeable, sources=(GrantSource.PURCHASE,), grant_key=grant_key),
         reference=reference,
         description=description or f"Refund: {takeable} purchased credits removed",
         idempotency_key=idempotency_key,
@@ -422,15 +700,80 @@ def credits_take_back(
 
 @transaction.atomic
 def credits_expire(*, user_id: int, amount: int, reason: str = "", idempotency_key: str | None = None) -> LedgerEntry:
-    """Expire monthly credits (never purchased ones, never held ones)."""
+    """Expire monthly credits early (never purchased ones, never held ones)."""
     _check_amount(amount)
     wallet = lock_wallet(user_id)
     if (entry := _existing_entry(wallet, idempotency_key)) is not None:
         return entry
-    if amount > min(wallet.monthly_balance, wallet.available):
-        raise InvalidAmount(f"Only {min(wallet.monthly_balance, wallet.available)} monthly credits can expire.")
-    wallet.monthly_balance -= amount
+    monthly = (GrantSource.MONTHLY, GrantSource.ROLLOVER)
+    expirable = _spendable_credits(wallet, source__in=monthly)
+    if amount > expirable:
+        raise InvalidAmount(f"Only {expirable} monthly credits can expire.")
     return _record(
-        wallet, TransactionType.EXPIRY, -amount, description=reason or "Monthly credits expired", idempotency_key=idempotency_key
+        wallet, TransactionType.EXPIRY, -amount, moves=_take(wallet, amount, sources=monthly),
+        description=reason or "Monthly credits expired", idempotency_key=idempotency_key,
     )
 
+
+# --- staff grants ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffGrant:
+    wallets: int
+    amount: int
+    source: str
+    expires_at: datetime | None
+
+
+def credits_grant(
+    *,
+    amount: int,
+    reason: str,
+    user_ids: list[int] | None = None,
+    package_id: int | None = None,
+    source: str = GrantSource.PROMO,
+    expires_at: datetime | None = None,
+    priority: int | None = None,
+    actor=None,
+    idempotency_key: str | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> StaffGrant:
+    """Give promo, trial or compensation credits to some wallets (by user id) or every wallet of a
+    package: one `grant` row and one grant per wallet, one statement per batch of wallets. With an
+    idempotency key, wallets that already have this grant are skipped (a retry grants nothing twice)."""
+    _check_amount(amount)
+    if source not in STAFF_SOURCES:
+        raise InvalidAmount(f"Source must be one of: {', '.join(STAFF_SOURCES)}.")
+    if not reason or not reason.strip():
+        raise InvalidAmount("A reason is required for a grant.")
+    if (user_ids is None) == (package_id is None):
+        raise ValueError("give user_ids or package_id")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidAmount("expires_at must be in the future.")
+    params = {
+        "source": source, "amount": amount, "priority": DEFAULT_PRIORITY[source] if priority is None else priority,
+        "now": now, "expires_at": expires_at, "reason": reason.strip()[:255], "reference": f"staff:{source}",
+        "description": f"{GrantSource(source).label} credits: {reason.strip()}"[:255],
+        "key": f"grant:{idempotency_key}" if idempotency_key else None, "actor": getattr(actor, "pk", None),
+    }
+    if user_ids is not None:
+        ids = sorted(set(user_ids))
+        batches = [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+        selectors = [("w.user_id = ANY(%(ids)s)", {"ids": batch}) for batch in batches]
+    else:
+        bounds = Wallet.objects.filter(package_id=package_id).aggregate(low=Min("pk"), high=Max("pk"))
+        low, high = bounds["low"], bounds["high"]
+        selectors = [] if low is None else [
+            ("w.package_id = %(package)s AND w.user_id >= %(low)s AND w.user_id < %(high)s",
+             {"package": package_id, "low": start, "high": start + batch_size})
+            for start in range(low, high + 1, batch_size)
+        ]
+    credited = 0
+    for selector, extra in selectors:
+        with transaction.atomic():
+            credited += _run(sql.STAFF_GRANT, selector, {**params, **extra})
+    logger.info("staff grant source=%s amount=%s wallets=%s actor=%s key=%s", source, amount, credited,
+                params["actor"], idempotency_key)
+    return StaffGrant(wallets=credited, amount=amount, source=source, expires_at=expires_at)

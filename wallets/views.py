@@ -91,12 +91,12 @@ class CanPerformView(APIView):
 
 class AllowancesView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.AllowancesSerializer},
         description="{action_type: {monthly_allowance, used_this_month, remaining, next_reset}} for every active rule.",
         tags=["pricing"],
     )
     def get(self, request):
-        return Response(selectors.allowances(wallet_id=request.user.pk))
+        return Response(serializers.AllowancesSerializer(selectors.allowances(wallet_id=request.user.pk)).data)
 
 
 class SystemStatsView(APIView):

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "transactions",
     "instagram",
     "ops",
+    "webapp",
 ]
 
 MIDDLEWARE = [
@@ -146,9 +147,31 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+API_DESCRIPTION = """Credit wallets, pricing, ledger and credit-gated Instagram analytics.
+
+## Getting a token
+
+1. Create an account (once): `POST /api/v1/auth/register/` with
+   `{"username": "ada", "email": "ada@example.com", "password": "correct-horse-42"}`.
+   (`make run` creates `demo` / `demo-credits-2026`.)
+2. `POST /api/v1/auth/token/` with `{"username": ..., "password": ...}` answers
+   `{"access": "...", "refresh": "..."}`. The access token lasts 30 minutes and the refresh token 7 days (by default).
+3. Send `Authorization: Bearer <access>` with every call. Here: press **Authorize**, paste the
+   access token (without the word Bearer), and every "Try it out" sends it.
+4. When a call answers 401 `token_not_valid`, `POST /api/v1/auth/token/refresh/` with
+   `{"refresh": "..."}` gives a new access token; when that fails too, sign in again.
+
+## Charges
+
+The four `/profile/{username}` views cost credits, charged only after they succeed. A 200 carries
+`X-Credits-Charged` and `X-Credits-Remaining`; a 402 `insufficient_credits` carries
+`X-Credits-Required`, `X-Credits-Available` and `X-Credits-Needed` (the same numbers are in the body).
+Ask `GET /api/v1/api/credits/can-perform/{action_type}` first to show the price.
+"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Credits platform API",
-    "DESCRIPTION": "Credit wallets, pricing, ledger and credit-gated Instagram analytics.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -189,6 +212,8 @@ CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
 # A gated request served later than this after its reservation is not charged (504): well inside
 # the hold TTL, so the sweeper never releases a hold a request is still about to capture.
 CREDITS_REQUEST_DEADLINE_SECONDS = float(os.environ.get("CREDITS_REQUEST_DEADLINE_SECONDS", "20"))
+# Purchased credits never expire unless this is set (days from the purchase).
+PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAYS", "0")) or None
 
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))

@@ -61,7 +61,7 @@ WRITES = [
     Call("get", P + "eco_emma/ai-insights", 13, note="paid with credits"),
     Call("get", P + "eco_emma/posts", 13, note="paid with credits"),
     Call("post", C + "wallet/create", 3, body={}, note="wallet exists"),
-    Call("post", "/api/v1/auth/register", 7, anonymous=True, note="user, wallet, first grant",
+    Call("post", "/api/v1/auth/register", 8, anonymous=True, note="user, wallet, its first grant and ledger row",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),
     Call("post", "/api/v1/auth/token", 1, anonymous=True, body={"username": "newcomer", "password": "a-long-passphrase-2026"}),
 ]

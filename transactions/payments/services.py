@@ -4,6 +4,7 @@ Lock order: the top-up row, then (inside the ledger service) the wallet row.
 """
 
 import logging
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -65,6 +66,8 @@ def topup_complete(session: dict) -> TopUp | None:
         reference=top_up.provider_reference or "",
         description=f"Top-up of {top_up.credits} credits",
         idempotency_key=f"top_up:{top_up.pk}",
+        cost_basis=Decimal(top_up.amount_cents) / top_up.credits,
+        currency=top_up.currency,
     )
     top_up.status = TopUpStatus.COMPLETED
     top_up.ledger_entry = entry
@@ -85,7 +88,7 @@ def topup_fail(session: dict) -> TopUp | None:
 
 @transaction.atomic
 def topup_refund(charge: dict) -> TopUp | None:
-    """charge.refunded: take back the refunded share of the credits that is still unspent."""
+    """charge.refunded: take back the refunded share of this purchase's own credits that is still unspent."""
     intent = charge.get("payment_intent") or ""
     top_up = TopUp.objects.select_for_update().filter(payment_intent=intent).first() if intent else None
     if top_up is None:
@@ -98,6 +101,7 @@ def topup_refund(charge: dict) -> TopUp | None:
     entry = credits_take_back(
         user_id=top_up.wallet_id,
         amount=target - already,
+        grant_key=f"top_up:{top_up.pk}",
         reference=intent,
         description=f"Refund of top-up {top_up.pk}",
         idempotency_key=f"refund:{top_up.pk}:{target}",

@@ -53,8 +53,46 @@ def test_non_staff_are_refused(plain, client, page):
 def test_overview_shows_spending(staff, client, make_user):
     user = make_user(balance=100)
     known_month(user)
-    body = client.get("/admin/credits-overview/").content.decode()
-    assert "45 credits" in body and "influencer_unlock" in body
+    response = client.get("/admin/credits-overview/")
+    body = response.content.decode()
+    assert '<b data-testid="overview-total">45</b> credits spent' in body and "influencer_unlock" in body
+    spent = {series["label"]: sum(series["data"]) for series in response.context["charts"]["spent"]}
+    assert spent == {"ai_insights": 20, "detailed_analytics": 0, "influencer_unlock": 25}
+    added = {series["label"]: sum(series["data"]) for series in response.context["charts"]["added"]}
+    assert added == {"adjustment": 50, "monthly_grant": 100, "top_up": 40}  # the staff user has a wallet too
+    assert len(response.context["active_days"]) == 1  # no rows of zeros
+    assert body.count("<h1>") == 1  # the page title once, not doubled
+
+
+def test_ledger_and_top_ups_name_users_and_show_the_reason(staff, client, make_user):
+    from wallets.services import credits_adjust
+
+    user = make_user(username="carol")
+    credits_adjust(user_id=user.pk, amount=7, reason="goodwill after outage", actor=staff)
+    body = client.get("/admin/transactions/ledgerentry/").content.decode()
+    assert "carol" in body and "goodwill after outage" in body and "column-reason" in body
+    assert "column-wallet_id" not in body
+    wallets = client.get("/admin/wallets/wallet/").content.decode()
+    assert wallets.count('<th scope="col" class="') <= 7  # the checkbox + six columns
+
+
+def test_users_are_deactivated_not_deleted(staff, client, make_user):
+    user = make_user(username="leaver")
+    page = client.get(f"/admin/auth/user/{user.pk}/change/").content.decode()
+    assert "untick “Active”" in page and "deletelink" not in page
+    assert client.get(f"/admin/auth/user/{user.pk}/delete/").status_code == 403
+    response = client.post(
+        "/admin/auth/user/", {"action": "deactivate_users", "_selected_action": [user.pk]}, follow=True
+    )
+    assert "1 user(s) deactivated." in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_active and Wallet.objects.filter(pk=user.pk).exists()
+
+
+def test_adjust_page_has_one_heading(staff, client, make_user):
+    user = make_user()
+    body = client.get(f"/admin/wallets/wallet/adjust/?ids={user.pk}").content.decode()
+    assert body.count("<h1>") == 1
 
 
 def test_adjust_action_writes_one_row_with_the_actor(staff, client, make_user):

@@ -48,8 +48,11 @@ def test_verify_ledger_passes_then_names_a_broken_wallet(make_user, rule):
     with pytest.raises(CommandError) as error:
         out = StringIO()
         call_command("verify_ledger", stdout=out, stderr=out)
-    assert "1 problem(s)" in str(error.value)
+    # The balance disagrees with the ledger, with the allocations and with the wallet's grants.
+    assert "3 problem(s)" in str(error.value)
     assert f"wallet {bad.pk}: ledger sum 50 != balance 57" in out.getvalue()
+    assert f"wallet {bad.pk}: grants 0 != purchased_balance 7" in out.getvalue()
+    assert f"wallet {good.pk}" not in out.getvalue()
 
 
 def test_verify_ledger_reports_and_releases_stale_holds(make_user, rule):
