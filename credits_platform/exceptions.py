@@ -7,6 +7,7 @@ from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,7 +41,15 @@ def _flatten_validation(detail) -> str:
     return str(detail)
 
 
+def _answer_in_json(context) -> None:
+    """Errors are JSON whatever renderer the request asked for (`?format=csv` included)."""
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+
+
 def exception_handler(exc, context):
+    _answer_in_json(context)
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail, "code": exc.code, **exc.extra}
         return Response(body, status=exc.status_code, headers=exc.headers)

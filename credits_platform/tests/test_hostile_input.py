@@ -152,3 +152,9 @@ def test_malformed_bodies_are_never_a_5xx(client, path, body):
 def test_suspicious_host_is_json_400(client, unchanged):
     response = client.get("/api/v1/health/", HTTP_HOST="evil.example")
     assert_error(response, 400, "bad_request")
+
+
+def test_errors_are_json_even_when_csv_was_asked_for(client):
+    response = client.get(hostile.C + "transactions/export.csv?format=csv&unknown=1")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid"
