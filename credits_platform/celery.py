@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.release_stale_holds",
         "schedule": 60.0,
     },
+    # Likewise: a read or charge of a wallet expires its own due grants; this tidies the rest.
+    "expire-due-grants": {
+        "task": "wallets.tasks.expire_due_grants",
+        "schedule": 300.0,
+    },
 }
 
 

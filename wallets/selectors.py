@@ -2,16 +2,17 @@
 except that a wallet read in a new month is first brought up to date (see services.wallet_refresh)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from pricing.models import PricingRule
 from pricing.quotes import quote
 from pricing.selectors import active_rules
 
 from .exceptions import UnknownAction, WalletNotFound
-from .models import AllowanceUsage, Wallet, WalletStatus
+from .models import AllowanceUsage, Grant, Wallet, WalletStatus
 from .periods import next_period, period_of
 from .services import wallet_refresh
 
@@ -139,3 +140,23 @@ def circulation_stats(*, period: date) -> dict:
         "spent_this_month": sum(r["credits"] for r in top),
         "top_actions_this_month": top[:5],
     }
+
+
+EXPIRING_SOON = timedelta(days=7)
+
+
+def grant_expiring_soon(wallet: Wallet, now=None) -> dict | None:
+    """{credits, expires_at} of the wallet's next expiry within 7 days, or None. The wallet's
+    `grants_due_at` (never later than the next expiry) spares the query when nothing is close.
+    A monthly grant counts whole: what rolls over at the reset is not known before it."""
+    now = now or timezone.now()
+    if wallet.grants_due_at is None or wallet.grants_due_at > now + EXPIRING_SOON:
+        return None
+    upcoming = list(
+        Grant.objects.filter(wallet=wallet, remaining__gt=0, expires_at__gt=now, expires_at__lte=now + EXPIRING_SOON)
+        .order_by("expires_at").values_list("expires_at", "remaining")
+    )
+    if not upcoming:
+        return None
+    first = upcoming[0][0]
+    return {"credits": sum(credits for when, credits in upcoming if when == first), "expires_at": first}

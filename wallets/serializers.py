@@ -1,8 +1,29 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from credits_platform.serializers import StrictSerializer
 
+from .models import Grant
 from .periods import next_period
+from .selectors import grant_expiring_soon
+
+
+class ExpiringSoonSerializer(serializers.Serializer):
+    credits = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Grant
+        fields = ["id", "source", "amount", "remaining", "held", "priority", "expires_at", "created_at", "reason"]
+
+
+class StaffGrantResultSerializer(serializers.Serializer):
+    wallets = serializers.IntegerField(help_text="Wallets credited (a repeated idempotency key credits none).")
+    amount = serializers.IntegerField()
+    source = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
 
 
 class WalletBlockSerializer(serializers.Serializer):
@@ -16,14 +37,21 @@ class WalletBlockSerializer(serializers.Serializer):
 
 
 class BalanceSerializer(WalletBlockSerializer):
-    monthly_credits_balance = serializers.IntegerField(source="monthly_balance")
-    purchased_balance = serializers.IntegerField()
+    monthly_credits_balance = serializers.IntegerField(source="monthly_balance", help_text="Monthly and rollover grants.")
+    purchased_balance = serializers.IntegerField(help_text="Purchase grants.")
+    bonus_balance = serializers.IntegerField(help_text="Promo, trial and compensation grants.")
+    expiring_soon = serializers.SerializerMethodField(help_text="The next expiry within 7 days, or null.")
     reserved = serializers.IntegerField()
     available = serializers.IntegerField()
     next_reset = serializers.SerializerMethodField()
 
     def get_next_reset(self, wallet) -> str:
         return next_period(wallet.billing_cycle_start).isoformat()
+
+    @extend_schema_field(ExpiringSoonSerializer(allow_null=True))
+    def get_expiring_soon(self, wallet) -> dict | None:
+        soon = grant_expiring_soon(wallet)
+        return ExpiringSoonSerializer(soon).data if soon else None
 
 
 class TotalsSerializer(serializers.Serializer):

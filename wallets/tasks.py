@@ -10,7 +10,7 @@ from credits_platform.metrics import record_reset
 
 from .cycle import reset_period
 from .periods import parse_period, period_of
-from .services import holds_release_stale
+from .services import grants_expire_due, holds_release_stale
 from .verification import ledger_problems
 
 logger = logging.getLogger("credits.verify")
@@ -39,3 +39,8 @@ def verify_ledger() -> int:
     if not problems:
         logger.info("ledger check passed for every wallet")
     return len(problems)
+
+
+@shared_task(name="wallets.tasks.expire_due_grants")
+def expire_due_grants() -> int:
+    return grants_expire_due()

@@ -1,6 +1,6 @@
 from credits_platform.routing import route
 
-from . import views
+from . import grants_api, views
 
 urlpatterns = [
     route("balance", views.BalanceView.as_view(), "balance"),
@@ -10,4 +10,6 @@ urlpatterns = [
     route(r"can-perform/(?P<action_type>[^/]+)", views.CanPerformView.as_view(), "can-perform"),
     route("allowances", views.AllowancesView.as_view(), "allowances"),
     route("system/stats", views.SystemStatsView.as_view(), "system-stats"),
+    route("grants", grants_api.GrantListView.as_view(), "grants"),
+    route("admin/grants", grants_api.StaffGrantView.as_view(), "staff-grants"),
 ]

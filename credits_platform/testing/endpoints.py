@@ -32,8 +32,9 @@ class Call:
 
 
 READS = [
-    Call("get", C + "balance", 2, reads_history=True),
-    Call("get", C + "wallet/summary", 3, reads_history=True),
+    # balance and wallet/summary read the next expiry when one is within 7 days (expiring_soon).
+    Call("get", C + "balance", 3, reads_history=True),
+    Call("get", C + "wallet/summary", 4, reads_history=True),
     Call("get", C + "dashboard", 7, reads_history=True),
     Call("get", C + "transactions", 3, reads_history=True),
     Call("get", C + "transactions?transaction_type=spend&ordering=-amount", 3, reads_history=True),
@@ -60,7 +61,7 @@ WRITES = [
     Call("get", P + "eco_emma/analytics", 16, note="paid with a free unit"),
     Call("get", P + "eco_emma/ai-insights", 13, note="paid with credits"),
     Call("get", P + "eco_emma/posts", 13, note="paid with credits"),
-    Call("post", C + "wallet/create", 3, body={}, note="wallet exists"),
+    Call("post", C + "wallet/create", 4, body={}, note="wallet exists (+1: the next expiry)"),
     Call("post", "/api/v1/auth/register", 8, anonymous=True, note="user, wallet, its first grant and ledger row",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),
     Call("post", "/api/v1/auth/token", 1, anonymous=True, body={"username": "newcomer", "password": "a-long-passphrase-2026"}),

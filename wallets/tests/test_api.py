@@ -27,11 +27,15 @@ def test_balance(busy_user):
         "wallet_status": "active",
         "monthly_credits_balance": 5,
         "purchased_balance": 90,
+        "bonus_balance": 0,
         "reserved": 0,
         "available": 95,
         "next_reset": body["next_reset"],
+        "expiring_soon": body["expiring_soon"],
     }
     assert body["billing_cycle_start"].endswith("-01") and body["next_reset"].endswith("-01")
+    # The month's grant (5 left) is the next to expire, at the reset; shown in its last 7 days only.
+    assert body["expiring_soon"] in (None, {"credits": 5, "expires_at": f"{body['next_reset']}T00:00:00Z"})
 
 
 def test_both_slash_forms(busy_user):
