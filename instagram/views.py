@@ -69,7 +69,10 @@ GATE_ERRORS = {
     ),
     404: OpenApiResponse(description="Unknown profile (`profile_not_found`)."),
     502: OpenApiResponse(description="Provider failure (`upstream_error`); nothing charged."),
-    504: OpenApiResponse(description="Provider timeout (`upstream_timeout`); nothing charged."),
+    504: OpenApiResponse(
+        description="Provider timeout (`upstream_timeout`) or served past the request deadline (`deadline_exceeded`); "
+        "nothing charged."
+    ),
 }
 CHARGE_HEADERS = [
     OpenApiParameter(
