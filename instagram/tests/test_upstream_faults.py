@@ -152,3 +152,20 @@ def test_mixed_timestamps_are_served_and_charged_once(graph_settings, make_user)
     assert response.status_code == 200, response.content[:300]
     assert response["X-Credits-Charged"] == "20"
     assert _state(user)[0] == 480
+
+
+@pytest.mark.django_db
+def test_a_success_after_the_request_deadline_is_a_504_and_not_charged(settings, make_user, provider):
+    """Whatever made it slow (not only the provider): served past the deadline, never charged."""
+    from credits_platform.testing.clients import client_for
+
+    settings.CREDITS_REQUEST_DEADLINE_SECONDS = 0.2
+    provider.delay = 0.4
+    user = make_user(balance=500)
+    before = _state(user)
+    response = client_for(user).get("/api/v1/profile/sleepy_sam/ai-insights")
+    assert response.status_code == 504 and response.json()["code"] == "deadline_exceeded"
+    assert _state(user) == before
+    assert not Hold.objects.filter(wallet_id=user.pk, status=HoldStatus.HELD).exists()
+    provider.delay = 0.0
+    assert client_for(user).get("/api/v1/profile/sleepy_sam/ai-insights")["X-Credits-Charged"] == "20"
