@@ -119,18 +119,21 @@ class Prober:
 
     def __init__(self, base_url: str, token: str, path: str = "/api/v1/api/credits/balance", interval: float = 0.05):
         self.base_url, self.token, self.path, self.interval = base_url, token, path, interval
-        self.samples: list[tuple[float, object]] = []
+        self.samples: list[tuple[float, object]] = []  # (when the answer came, status)
+        self.timed_samples: list[tuple[float, float, object]] = []  # (sent, answered, status)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         with httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(5.0, connect=1.0)) as http:
             while not self._stop.is_set():
+                sent = time.monotonic()
                 try:
                     status = http.get(self.path, headers={"Authorization": f"Bearer {self.token}"}).status_code
                 except httpx.HTTPError:
                     status = "no answer"
                 self.samples.append((time.monotonic(), status))
+                self.timed_samples.append((sent, time.monotonic(), status))
                 time.sleep(self.interval)
 
     def __enter__(self):
