@@ -1,4 +1,4 @@
-"""Registration. Tokens come from simplejwt's own views (see urls)."""
+"""Registration, and simplejwt's token views with our throttle, readable errors and logout."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -9,9 +9,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer as DocumentedRefreshSerializer
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenViewBase
 
 from .serializers import StrictSerializer
+from .tokens import LoggedOutSerializer, LogoutSerializer, TokenRefreshSerializer
 
 User = get_user_model()
 
@@ -60,4 +62,33 @@ class TokenView(AuthThrottled, TokenObtainPairView):
 
 
 class TokenRefresh(AuthThrottled, TokenRefreshView):
-    pass
+    serializer_class = TokenRefreshSerializer
+
+    # Documented with simplejwt's own serializer, which drf-spectacular knows how to describe.
+    @extend_schema(
+        request=DocumentedRefreshSerializer,
+        responses={200: DocumentedRefreshSerializer},
+        tags=["auth"],
+        description="A new access token and a new refresh token. The refresh token sent is revoked: "
+        "keep the new one. An expired, revoked or malformed token is 401 `token_not_valid`.",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(AuthThrottled, TokenViewBase):
+    # No access token needed: holding the refresh token is the proof (and an expired access token
+    # must not stop a logout). TokenViewBase turns a TokenError into 401 token_not_valid.
+    serializer_class = LogoutSerializer
+
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={200: LoggedOutSerializer},
+        tags=["auth"],
+        description="Revokes the refresh token; needs no access token. Access tokens already issued stay "
+        "valid until they expire (30 minutes by default): forget them. A malformed, expired or already "
+        "revoked token is 401 `token_not_valid`.",
+    )
+    def post(self, request, *args, **kwargs):
+        super().post(request, *args, **kwargs)
+        return Response({"detail": "Logged out."}, status=status.HTTP_200_OK)

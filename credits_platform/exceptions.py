@@ -48,6 +48,30 @@ def _answer_in_json(context) -> None:
         request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
 
 
+def _sentence(text) -> str:
+    text = " ".join(str(text).split())
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _readable(exc: drf_exceptions.APIException) -> tuple[str, str]:
+    """(one sentence, stable code) for any APIException.
+
+    simplejwt puts a dict in `detail`: {"detail", "code"} and, from authentication, a `messages`
+    list whose first entry says what is actually wrong ("Token is expired") while `detail` only
+    says "Given token not valid for any token type".
+    """
+    detail = exc.detail
+    if isinstance(detail, dict) and "detail" in detail:
+        messages = detail.get("messages") or []
+        first = messages[0] if isinstance(messages, list) and messages else None
+        message = first.get("message") if isinstance(first, dict) else None
+        return _sentence(message or detail["detail"]), str(detail.get("code") or exc.default_code)
+    if isinstance(detail, (dict, list)):
+        return _flatten_validation(detail), exc.default_code
+    codes = exc.get_codes()
+    return str(detail), codes if isinstance(codes, str) else exc.default_code
+
+
 def exception_handler(exc, context):
     _answer_in_json(context)
     if isinstance(exc, DomainError):
@@ -81,9 +105,6 @@ def exception_handler(exc, context):
     if isinstance(exc, drf_exceptions.ValidationError):
         response.data = {"detail": _flatten_validation(exc.detail), "code": "invalid", "errors": exc.detail}
     elif isinstance(exc, drf_exceptions.APIException):
-        codes = exc.get_codes()
-        response.data = {
-            "detail": str(exc.detail),
-            "code": codes if isinstance(codes, str) else exc.default_code,
-        }
+        detail, code = _readable(exc)
+        response.data = {"detail": detail, "code": code}
     return response

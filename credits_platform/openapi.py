@@ -8,7 +8,7 @@ ERROR_SCHEMA = {
 COMMON = {
     "400": "Invalid input (`invalid`, `parse_error`, `json_too_deep`, `query_too_large`, `header_too_large`, "
            "`invalid_path`, `invalid_query`, ...).",
-    "401": "Missing or invalid token (`not_authenticated`, `token_not_valid`).",
+    "401": "Missing or invalid token (`not_authenticated`, `token_not_valid`, `user_not_found`, `bad_authorization_header`).",
     "403": "Not allowed (`permission_denied`).",
     "404": "Not found (`not_found`, `unknown_action_type`, `profile_not_found`).",
     "405": "Method not allowed.",

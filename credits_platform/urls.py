@@ -4,10 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transactions.payments.views import CheckoutView, StripeWebhookView
 
+from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
 
 from .admin_views import spending_overview
-from .auth import RegisterView, TokenRefresh, TokenView
+from .auth import LogoutView, RegisterView, TokenRefresh, TokenView
 from ops.health import health
 from .metrics import metrics_view
 from .routing import route
@@ -17,6 +18,7 @@ api_v1 = [
     route("auth/register", RegisterView.as_view(), "auth-register"),
     route("auth/token", TokenView.as_view(), "auth-token"),
     route("auth/token/refresh", TokenRefresh.as_view(), "auth-token-refresh"),
+    route("auth/logout", LogoutView.as_view(), "auth-logout"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
     path("api/credits/", include("wallets.urls")),
@@ -30,6 +32,7 @@ api_v1 = [
 urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
+    path("admin/credits-finance/", admin.site.admin_view(finance_page), name="credits-finance"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("app/", CreditsPage.as_view(), name="credits-app"),

@@ -1,6 +1,6 @@
 from credits_platform.routing import route
 
-from . import views
+from . import finance_api, views
 
 urlpatterns = [
     route("transactions", views.TransactionListView.as_view(), "transactions"),
@@ -9,4 +9,5 @@ urlpatterns = [
     route("usage/monthly", views.MonthlyUsageView.as_view(), "usage-monthly"),
     route("analytics/spending", views.SpendingAnalyticsView.as_view(), "analytics-spending"),
     route("top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
+    route("admin/finance", finance_api.FinanceView.as_view(), "staff-finance"),
 ]

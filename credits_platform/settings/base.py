@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -20,6 +21,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_origins(name: str, default: str) -> list[str]:
+    """Comma-separated origins; a trailing slash is dropped (django-cors-headers refuses paths)."""
+    return [origin.rstrip("/") for origin in env_list(name, default)]
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-local-development-key-change-me")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -33,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -46,6 +54,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "credits_platform.request_logging.RequestLogMiddleware",
+    # As high as possible and before CommonMiddleware (django-cors-headers' instructions), so
+    # preflights are answered before anything else, authentication included. Below the request
+    # log, so preflights are logged and carry X-Request-ID too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,7 +157,27 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "30"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A refresh hands out a new refresh token and revokes the old one (logout revokes too).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Access tokens whose user id claim is checked before any query (credits_platform/tokens.py).
+    "AUTH_TOKEN_CLASSES": ("credits_platform.tokens.AccessToken",),
 }
+
+# CORS for browser frontends on other origins (comma-separated, scheme://host[:port]); none by
+# default, the usual local dev servers in `make run` (settings/local.py).
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/"
+# Authorization is in the library's default request headers already; the gate reads Idempotency-Key.
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key")
+CORS_EXPOSE_HEADERS = [
+    "X-Credits-Charged",
+    "X-Credits-Remaining",
+    "X-Credits-Required",
+    "X-Credits-Available",
+    "X-Credits-Needed",
+    "X-Request-ID",
+]
 
 API_DESCRIPTION = """Credit wallets, pricing, ledger and credit-gated Instagram analytics.
 
@@ -160,6 +192,8 @@ API_DESCRIPTION = """Credit wallets, pricing, ledger and credit-gated Instagram 
    access token (without the word Bearer), and every "Try it out" sends it.
 4. When a call answers 401 `token_not_valid`, `POST /api/v1/auth/token/refresh/` with
    `{"refresh": "..."}` gives a new access token; when that fails too, sign in again.
+   The refresh answer also carries a new refresh token: keep it, the one sent is now revoked.
+5. `POST /api/v1/auth/logout/` with `{"refresh": "..."}` revokes the refresh token (200).
 
 ## Charges
 

@@ -64,7 +64,8 @@ WRITES = [
     Call("post", C + "wallet/create", 4, body={}, note="wallet exists (+1: the next expiry)"),
     Call("post", "/api/v1/auth/register", 8, anonymous=True, note="user, wallet, its first grant and ledger row",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),
-    Call("post", "/api/v1/auth/token", 1, anonymous=True, body={"username": "newcomer", "password": "a-long-passphrase-2026"}),
+    Call("post", "/api/v1/auth/token", 2, anonymous=True, note="user, outstanding refresh token",
+         body={"username": "newcomer", "password": "a-long-passphrase-2026"}),
 ]
 
 

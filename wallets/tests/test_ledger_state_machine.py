@@ -1,9 +1,9 @@
 """Random sequences of every balance-changing service, with time moving on, against a model of the
 wallet's grants: reserve / capture / release, top-up, adjust, refund, staff grants that expire, the
-month's reset. After every step the database matches the model grant by grant, and:
-wallet totals == sum of the grants == ledger sum == sum of allocations, never negative; each ledger
-row's allocations sum to its delta; a spend never takes credits of a grant that had expired before
-they were set aside."""
+month's reset. After every step the database matches the model grant by grant (so spending followed
+the order and never took an expired grant's credits), and: wallet totals == sum of the grants ==
+ledger sum == sum of allocations, never negative; each ledger row's allocations sum to its delta;
+finance's month reconciles per source and its outstanding credits are the grants'."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from credits_platform.testing.factories import PricingRuleFactory, UserFactory
+from transactions.finance import finance_month_report
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services
 from wallets.exceptions import InsufficientCredits, InvalidAmount
@@ -215,6 +216,13 @@ class GrantMachine(RuleBasedStateMachine):
         assert 0 <= wallet.reserved <= wallet.current_balance
         with self.clock():
             assert ledger_problems(stale_holds=False) == []
+            report = finance_month_report(period=period_of(self.now))
+        assert report.reconciles  # over every wallet the examples made so far
+        by_source = {}
+        for g in self.grants.values():
+            by_source[g.source] = by_source.get(g.source, 0) + g.remaining + g.held
+        outstanding = LedgerAllocation.objects.filter(wallet=wallet).values("source").annotate(s=Sum("amount"))
+        assert {row["source"]: row["s"] for row in outstanding} == by_source
 
 
 def test_grant_state_machine(db):
