@@ -288,10 +288,11 @@ REQUEST_MAX_HEADER_BYTES = int(os.environ.get("REQUEST_MAX_HEADER_BYTES", "8192"
 JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
 RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "5"))
 _after_log = MIDDLEWARE.index("credits_platform.request_logging.RequestLogMiddleware") + 1
-MIDDLEWARE[_after_log:_after_log] = [
-    "credits_platform.metrics.MetricsMiddleware",  # counts every answer, refusals below included
-    "credits_platform.request_limits.RequestLimitsMiddleware",
-]
+MIDDLEWARE.insert(_after_log, "credits_platform.metrics.MetricsMiddleware")  # counts every answer, refusals included
+# After CORS, so a browser can read a refusal; before everything that reads the request.
+_cors = "corsheaders.middleware.CorsMiddleware"
+MIDDLEWARE.insert(MIDDLEWARE.index(_cors) + 1 if _cors in MIDDLEWARE else _after_log + 1,
+                  "credits_platform.request_limits.RequestLimitsMiddleware")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # GET /metrics: staff, or `Authorization: Bearer <token>`
 
 DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS", "10"))

@@ -158,3 +158,11 @@ def test_errors_are_json_even_when_csv_was_asked_for(client):
     response = client.get(hostile.C + "transactions/export.csv?format=csv&unknown=1")
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert response.json()["code"] == "invalid"
+
+
+def test_a_refusal_carries_cors_headers_so_a_browser_can_read_it(client, settings):
+    origin = "http://localhost:5173"
+    settings.CORS_ALLOWED_ORIGINS = [origin]
+    response = client.get(hostile.C + "pricing/%00", HTTP_ORIGIN=origin)
+    assert_error(response, 400, "invalid_path")
+    assert response["Access-Control-Allow-Origin"] == origin
