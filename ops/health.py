@@ -7,7 +7,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from credits_platform.unavailable import log_unavailable, retry_after
+from common.unavailable import log_unavailable, retry_after
 
 from .heartbeat import heartbeat_status
 
@@ -29,7 +29,7 @@ def jobs_state() -> dict | None:
 
 def cache_state() -> str:
     """`ok`; `down` (Redis configured and not answering: the cache runs from process memory, see
-    credits_platform/cache.py); or `local` (no Redis configured)."""
+    common/cache.py); or `local` (no Redis configured)."""
     ping = getattr(cache, "ping", None)
     if ping is None:
         return "local"

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from credits_platform.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
-from credits_platform.exceptions import DomainError
+from common.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
+from common.exceptions import DomainError
 
 from . import services
 from .admin_forms import AdjustCreditsForm, GrantCreditsForm

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .periods import period_of
+from common.periods import period_of
 
 
 class WalletStatus(models.TextChoices):

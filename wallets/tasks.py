@@ -5,11 +5,12 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from credits_platform.db_timeouts import use_job_timeouts
-from credits_platform.metrics import record_reset
+from common.db_timeouts import use_job_timeouts
+from common.metrics import record_reset
+
+from common.periods import parse_period, period_of
 
 from .cycle import reset_period
-from .periods import parse_period, period_of
 from .services import grants_expire_due, holds_release_stale
 from .verification import ledger_problems
 

@@ -47,13 +47,14 @@ INSTALLED_APPS = [
     "pricing",
     "wallets",
     "transactions",
+    "payments",
     "instagram",
     "ops",
     "webapp",
 ]
 
 MIDDLEWARE = [
-    "credits_platform.request_logging.RequestLogMiddleware",
+    "common.request_logging.RequestLogMiddleware",
     # As high as possible and before CommonMiddleware (django-cors-headers' instructions), so
     # preflights are answered before anything else, authentication included. Below the request
     # log, so preflights are logged and carry X-Request-ID too.
@@ -112,13 +113,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Redis answers in well under a millisecond; a Redis that has not answered in these many seconds
-# is down or hung, and the cache falls back to process memory (see credits_platform/cache.py).
+# is down or hung, and the cache falls back to process memory (see common/cache.py).
 REDIS_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("REDIS_CONNECT_TIMEOUT_SECONDS", "0.5"))
 REDIS_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "credits_platform.cache.FailoverCache",
+            "BACKEND": "common.cache.FailoverCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
@@ -136,15 +137,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["credits_platform.parsers.BoundedJSONParser"],  # JSON_MAX_DEPTH
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.BoundedJSONParser"],  # JSON_MAX_DEPTH
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "credits_platform.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "credits_platform.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Scoped throttles (counters in the default cache: Redis when REDIS_URL is set).
     "DEFAULT_THROTTLE_RATES": {
@@ -161,7 +162,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     # Access tokens whose user id claim is checked before any query (credits_platform/tokens.py).
-    "AUTH_TOKEN_CLASSES": ("credits_platform.tokens.AccessToken",),
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
 
 # CORS for browser frontends on other origins (comma-separated, scheme://host[:port]); none by
@@ -215,7 +216,7 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "credits_platform.openapi.add_error_responses",
+        "common.openapi.add_error_responses",
     ],
 }
 
@@ -252,6 +253,11 @@ PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAY
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))
 
+# Wiring between apps: a lower app never imports a higher one, so where it needs an answer only a
+# higher one has, the configuration names the object that gives it (see .importlinter).
+CREDITS_ACCESS_POLICY = "instagram.access.instagram_access"  # wallets asks: paid for this profile?
+CREDITS_LEDGER_ROW_COUNT = "wallets.selectors.wallet_ledger_rows"  # transactions asks: how many rows?
+
 # Instagram data provider
 INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
 INSTAGRAM_GRAPH_BASE_URL = os.environ.get("INSTAGRAM_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")
@@ -273,7 +279,7 @@ CHECKOUT_CANCEL_URL = os.environ.get("CHECKOUT_CANCEL_URL", "http://127.0.0.1:80
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "credits_platform.request_logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "common.request_logging.RequestIdFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -287,12 +293,12 @@ REQUEST_MAX_QUERY_BYTES = int(os.environ.get("REQUEST_MAX_QUERY_BYTES", "4096"))
 REQUEST_MAX_HEADER_BYTES = int(os.environ.get("REQUEST_MAX_HEADER_BYTES", "8192"))
 JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
 RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "5"))
-_after_log = MIDDLEWARE.index("credits_platform.request_logging.RequestLogMiddleware") + 1
-MIDDLEWARE.insert(_after_log, "credits_platform.metrics.MetricsMiddleware")  # counts every answer, refusals included
+_after_log = MIDDLEWARE.index("common.request_logging.RequestLogMiddleware") + 1
+MIDDLEWARE.insert(_after_log, "ops.metrics.MetricsMiddleware")  # counts every answer, refusals included
 # After CORS, so a browser can read a refusal; before everything that reads the request.
 _cors = "corsheaders.middleware.CorsMiddleware"
 MIDDLEWARE.insert(MIDDLEWARE.index(_cors) + 1 if _cors in MIDDLEWARE else _after_log + 1,
-                  "credits_platform.request_limits.RequestLimitsMiddleware")
+                  "common.request_limits.RequestLimitsMiddleware")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # GET /metrics: staff, or `Authorization: Bearer <token>`
 
 DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS", "10"))

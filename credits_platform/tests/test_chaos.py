@@ -13,10 +13,10 @@ import time
 import httpx
 import pytest
 
-from credits_platform.testing import hostile
-from credits_platform.testing.live_stack import LiveStack
-from credits_platform.testing.load import PAID_ACTIONS, Prober, purchases_for, run_load
-from credits_platform.testing.private_services import PrivatePostgres, PrivateRedis, pg_bin
+from testing import hostile
+from testing.live_stack import LiveStack
+from testing.load import PAID_ACTIONS, Prober, purchases_for, run_load
+from testing.private_services import PrivatePostgres, PrivateRedis, pg_bin
 
 pytestmark = [
     pytest.mark.chaos,

@@ -5,9 +5,9 @@ app recovers by itself when the database is back."""
 import httpx
 import pytest
 
-from credits_platform.testing import hostile
-from credits_platform.testing.live_stack import LiveStack, wait_until
-from credits_platform.testing.private_services import PrivatePostgres, pg_bin
+from testing import hostile
+from testing.live_stack import LiveStack, wait_until
+from testing.private_services import PrivatePostgres, pg_bin
 
 pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL server binaries not installed (PG_BIN)")
 

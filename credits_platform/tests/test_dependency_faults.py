@@ -13,8 +13,8 @@ import redis
 from django.core.cache import caches
 from rest_framework.throttling import ScopedRateThrottle
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.private_services import PrivateRedis
+from testing.clients import client_for
+from testing.private_services import PrivateRedis
 from transactions.models import LedgerEntry
 from wallets.models import Wallet
 from wallets.verification import ledger_problems
@@ -32,7 +32,7 @@ def private_redis():
 def redis_cache(settings, private_redis):
     settings.CACHES = {
         "default": {
-            "BACKEND": "credits_platform.cache.FailoverCache",
+            "BACKEND": "common.cache.FailoverCache",
             "LOCATION": private_redis.url,
             "OPTIONS": {"socket_connect_timeout": SOCKET_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT, "FAILOVER_SECONDS": 2},
         }

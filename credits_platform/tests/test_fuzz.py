@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from credits_platform.testing.clients import client_for  # noqa: F401
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from testing.clients import client_for  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # Every check but positive_data_acceptance: the API refuses some schema-valid input on purpose,

@@ -4,8 +4,8 @@ from urllib.parse import quote
 
 import pytest
 
-from credits_platform.testing import hostile
-from credits_platform.testing.clients import client_for
+from testing import hostile
+from testing.clients import client_for
 from transactions.models import LedgerEntry
 from wallets.models import Hold, Wallet
 

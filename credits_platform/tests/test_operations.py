@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from credits_platform.celery import app
-from credits_platform.testing.clients import client_for
+from testing.clients import client_for
 from transactions.models import LedgerEntry
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.tasks import verify_ledger
@@ -98,7 +98,7 @@ class TestTimeouts:
         assert (statement, lock) == ("10s", "5s")
 
     def test_jobs_take_their_own_inside_their_transaction_only(self):
-        from credits_platform.db_timeouts import use_job_timeouts
+        from common.db_timeouts import use_job_timeouts
 
         with transaction.atomic():
             use_job_timeouts()

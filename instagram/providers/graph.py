@@ -93,7 +93,7 @@ class GraphProvider(InstagramProvider):
 
     @staticmethod
     def _json(body: bytes):
-        from credits_platform.parsers import loads_bounded
+        from common.parsers import loads_bounded
 
         try:
             return loads_bounded(body, max_depth=16)

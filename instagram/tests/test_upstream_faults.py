@@ -100,7 +100,7 @@ VIEWS = ["{}", "{}/analytics", "{}/ai-insights", "{}/posts"]
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("username", ["shape_list", "media_list", "huge_likes", "overflow_timestamp", "deep_json", "garbled"])
 def test_malformed_upstream_is_a_502_and_charges_nothing(graph_settings, make_user, view, username):
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     user = make_user(balance=500)
     before = _state(user)
@@ -117,7 +117,7 @@ def test_malformed_upstream_is_a_502_and_charges_nothing(graph_settings, make_us
 @pytest.mark.django_db
 @pytest.mark.parametrize("view", VIEWS)
 def test_a_trickling_upstream_is_a_504_within_the_deadline_and_charges_nothing(graph_settings, make_user, view):
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     user = make_user(balance=500)
     before = _state(user)
@@ -133,7 +133,7 @@ def test_a_trickling_upstream_is_a_504_within_the_deadline_and_charges_nothing(g
 @pytest.mark.django_db
 def test_the_reported_case_a_1_5_s_timeout_answers_504_in_1_5_s(graph_settings, make_user):
     """Reported: one byte every half second was answered 200 after 8 s despite a 1.5 s timeout, and charged."""
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     graph_settings.INSTAGRAM_TIMEOUT_SECONDS = 1.5
     user = make_user(balance=500)
@@ -145,7 +145,7 @@ def test_the_reported_case_a_1_5_s_timeout_answers_504_in_1_5_s(graph_settings, 
 
 @pytest.mark.django_db
 def test_mixed_timestamps_are_served_and_charged_once(graph_settings, make_user):
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     user = make_user(balance=500)
     response = client_for(user).get("/api/v1/profile/mixed_times/ai-insights")
@@ -157,7 +157,7 @@ def test_mixed_timestamps_are_served_and_charged_once(graph_settings, make_user)
 @pytest.mark.django_db
 def test_a_success_after_the_request_deadline_is_a_504_and_not_charged(settings, make_user, provider):
     """Whatever made it slow (not only the provider): served past the deadline, never charged."""
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     settings.CREDITS_REQUEST_DEADLINE_SECONDS = 0.2
     provider.delay = 0.4

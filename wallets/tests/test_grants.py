@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import UserFactory
+from testing.clients import client_for
+from testing.factories import UserFactory
 from pricing.models import Package
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services

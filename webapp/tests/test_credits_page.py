@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import known_month
+from testing.clients import client_for
+from testing.sequences import known_month
 from wallets.services import credits_adjust
 
 from .browser import SCREENSHOTS

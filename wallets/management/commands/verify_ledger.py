@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from credits_platform.db_timeouts import use_job_timeouts
+from common.db_timeouts import use_job_timeouts
 
 from wallets.services import holds_release_stale
 from wallets.verification import ledger_problems

@@ -1,0 +1,35 @@
+from rest_framework import status
+
+from common.exceptions import DomainError
+
+
+class PaymentsNotConfigured(DomainError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "payments_not_configured"
+    detail = "Payments are not configured on this server."
+
+
+class PaymentProviderFailed(DomainError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "payment_provider_error"
+    detail = "The payment provider could not start a checkout. Nothing was charged; please try again."
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    detail = "The webhook signature is not valid."
+
+
+class EventRejected(DomainError):
+    """Processing a signed event failed: the receipt keeps the error, and Stripe retries."""
+
+    code = "event_rejected"
+    detail = "The event could not be applied; it is recorded with the error and will be retried."
+
+
+class EventNotReady(DomainError):
+    """An event that arrived before the one it depends on: refused so the provider delivers it again."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "event_out_of_order"
+    detail = "This event depends on one not processed yet; it will be retried."

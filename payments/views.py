@@ -1,0 +1,63 @@
+"""Money in: start a checkout, receive the provider's webhook, list the user's top-ups."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.pagination import StrictQueryParams
+
+from . import selectors, services, stripe_gateway
+from .serializers import CheckoutRequestSerializer, CheckoutSerializer, TopUpSerializer
+
+
+class CheckoutView(APIView):
+    @extend_schema(
+        request=CheckoutRequestSerializer,
+        responses={
+            201: CheckoutSerializer,
+            400: OpenApiResponse(description="`invalid_amount`"),
+            502: OpenApiResponse(description="`payment_provider_error`"),
+            503: OpenApiResponse(description="`payments_not_configured`"),
+        },
+        tags=["top-up"],
+    )
+    def post(self, request):
+        body = CheckoutRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        top_up = services.top_up_checkout(user=request.user, credits=body.validated_data["credits"])
+        return Response(CheckoutSerializer(top_up).data, status=status.HTTP_201_CREATED)
+
+
+class StripeWebhookView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []  # the signature covers the raw body: read it untouched
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description="Event recorded (and applied once)."),
+                   400: OpenApiResponse(description="`invalid_signature` (a signature older or newer than "
+                                                    "STRIPE_WEBHOOK_TOLERANCE_SECONDS included) or `event_rejected` "
+                                                    "(processing failed: the receipt keeps the error)"),
+                   409: OpenApiResponse(description="`event_out_of_order`: retried by Stripe"),
+                   503: OpenApiResponse(description="`payments_not_configured`")},
+        tags=["payments"],
+    )
+    def post(self, request):
+        event = stripe_gateway.verify_event(request.body, request.headers.get("Stripe-Signature", ""))
+        record = services.payment_event_process(event)
+        return Response({"received": True, "event_id": record.event_id})
+
+
+class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
+    serializer_class = TopUpSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.top_up_list(wallet_id=self.request.user.pk)
+
+    @extend_schema(tags=["top-up"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
