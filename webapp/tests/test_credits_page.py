@@ -151,7 +151,7 @@ def test_sign_out_forgets_the_tokens(page, live_server, demo):
     sign_in(page, live_server, *DEMO)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Username")).to_be_visible()
-    assert page.evaluate("sessionStorage.length") == 0
+    page.wait_for_function("sessionStorage.length === 0", timeout=5000)
 
 
 @pytest.mark.parametrize("width", [375, 1400])
