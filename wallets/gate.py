@@ -20,20 +20,23 @@ Handlers that charge carry `@charges_credits`, which only marks them; the view's
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from common.metrics import CREDITS_CHARGED, GATE_OUTCOMES
 from pricing.models import PricingRule
 from pricing.selectors import pricing_rule_get
 
-from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
+from .exceptions import DeadlineExceeded, InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
 from .selectors import credits_check
@@ -128,6 +131,7 @@ class HasCreditsFor(BasePermission):
             return True  # due: the reserve decides; paid: nothing to afford (and no usage row to read)
         decision = credits_check(wallet=wallet, action_type=purchase.action_type, rule=purchase.rule)
         if decision.reason == "insufficient_credits":
+            GATE_OUTCOMES.labels(purchase.action_type, "refused").inc()
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True
 
@@ -239,6 +243,7 @@ class CreditGatedView(APIView):
     credit_answer: Wallet | None = None  # what the ask read
     credit_ticket: Ticket | None = None  # what the reserve decided
     credit_settlement: Settlement | None = None  # known already when the ask found the access in force
+    credit_started: float = 0.0  # when the gate began: a success after the deadline is not charged
 
     def credit_reference(self, request, **kwargs) -> str:
         raise NotImplementedError
@@ -262,9 +267,11 @@ class CreditGatedView(APIView):
         answer = self.credit_answer
         if answer.already_paid and not answer.is_due():
             # An access in force, committed before this request began: served free, nothing to lock.
+            self.credit_started = time.monotonic()
             self.credit_ticket = Ticket(hold=None, already_paid=True)
             self.credit_settlement = Settlement(charged=0, balance=answer.current_balance)
             return
+        self.credit_started = time.monotonic()
         self.credit_ticket = gate_reserve(self.credit_purchase, idempotency_key=idempotency_key)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -276,14 +283,20 @@ class CreditGatedView(APIView):
     def _settle(self, ticket: Ticket, response):
         """Capture on 2xx, release on anything else; a settle that fails is answered like any error."""
         if not 200 <= response.status_code < 300:
-            gate_abandon(ticket)
+            self._abandon(ticket)
             return response
         try:
+            if time.monotonic() - self.credit_started > settings.CREDITS_REQUEST_DEADLINE_SECONDS:
+                # The client has likely given up (and may retry): a late success is not charged.
+                raise DeadlineExceeded()
             settlement = self.credit_settlement or gate_settle(self.credit_purchase, ticket)
         except Exception as exc:
-            # e.g. a duplicate that was to be paid by a request that failed, and the credits are gone (402)
-            gate_abandon(ticket)  # releasing a settled or released hold changes nothing
+            # e.g. past the deadline, or a duplicate whose payer failed and the credits are gone (402)
+            self._abandon(ticket)  # releasing a settled or released hold changes nothing
             return self.handle_exception(exc)
+        action_type = self.credit_purchase.action_type
+        GATE_OUTCOMES.labels(action_type, "charged" if settlement.charged else "not_charged").inc()
+        CREDITS_CHARGED.labels(action_type).inc(settlement.charged)
         response[CHARGED_HEADER] = str(settlement.charged)
         response[REMAINING_HEADER] = str(settlement.balance)
         return response
@@ -294,5 +307,9 @@ class CreditGatedView(APIView):
         except BaseException:
             ticket, self.credit_ticket = self.credit_ticket, None
             if ticket is not None:
-                gate_abandon(ticket)  # an exception no handler answers: still never charged
+                self._abandon(ticket)  # an exception no handler answers: still never charged
             raise
+
+    def _abandon(self, ticket: Ticket) -> None:
+        gate_abandon(ticket)
+        GATE_OUTCOMES.labels(self.credit_purchase.action_type, "abandoned").inc()
