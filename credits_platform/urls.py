@@ -23,6 +23,7 @@ api_v1 = [
     path("api/credits/", include("wallets.urls")),
     path("api/credits/", include("transactions.urls")),
     path("api/credits/", include("pricing.urls")),
+    path("api/credits/", include("notifications.urls")),
     path("profile/", include("instagram.urls")),
     route("api/credits/top-up/checkout", CheckoutView.as_view(), "top-up-checkout"),
     route("payments/stripe/webhook", StripeWebhookView.as_view(), "stripe-webhook"),

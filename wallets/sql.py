@@ -150,6 +150,19 @@ allocations AS (
     SELECT e.id, e.wallet_id, g.id, 'grant', %(source)s, %(amount)s, 0, '', %(now)s
     FROM entries e
     JOIN new_grants g ON g.wallet_id = e.wallet_id
+),
+-- The outbox rows (credits.granted), in the same statement and so the same transaction.
+events AS (
+    INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+    SELECT e.wallet_id, 'credits.granted',
+           jsonb_build_object('wallet_id', e.wallet_id, 'username', u.username, 'grant_id', g.id,
+                              'source', %(source)s, 'credits', %(amount)s, 'expires_at', %(expires_at)s::timestamptz,
+                              'reason', %(reason)s, 'current_balance', t.total + %(amount)s),
+           %(now)s
+    FROM entries e
+    JOIN new_grants g ON g.wallet_id = e.wallet_id
+    JOIN target t ON t.user_id = e.wallet_id
+    JOIN auth_user u ON u.id = e.wallet_id
 )
 UPDATE wallets_wallet w
 SET bonus_balance = w.bonus_balance + %(amount)s,
@@ -255,3 +268,27 @@ SELECT %(wallet)s, %(action_type)s, %(quantity)s, %(amount)s, %(free_units)s, %(
 RETURNING id, allocations
 """,
 ).format(only="")
+
+# credits.expiring: grants (not monthly or rollover) with credits left that expire within the window
+# and were not announced yet; marks them and writes one outbox row each. SKIP LOCKED: a grant a
+# writer has locked right now is announced by the next run.
+ANNOUNCE_EXPIRING = """
+WITH due AS (
+    SELECT id FROM wallets_grant
+    WHERE remaining > 0 AND expiring_notified_at IS NULL AND source NOT IN ('monthly', 'rollover')
+      AND expires_at > %(now)s AND expires_at <= %(until)s
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+),
+marked AS (
+    UPDATE wallets_grant g SET expiring_notified_at = %(now)s FROM due WHERE g.id = due.id
+    RETURNING g.id, g.wallet_id, g.source, g.remaining, g.expires_at, g.reason
+)
+INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+SELECT m.wallet_id, 'credits.expiring',
+       jsonb_build_object('wallet_id', m.wallet_id, 'username', u.username, 'grant_id', m.id, 'source', m.source,
+                          'credits', m.remaining, 'expires_at', m.expires_at, 'reason', m.reason),
+       %(now)s
+FROM marked m JOIN auth_user u ON u.id = m.wallet_id
+"""

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from .cycle import reset_period
 from .periods import parse_period, period_of
-from .services import grants_expire_due, holds_release_stale
+from .services import grants_announce_expiring, grants_expire_due, holds_release_stale
 
 
 @shared_task(name="wallets.tasks.release_stale_holds")
@@ -21,3 +21,8 @@ def reset_monthly_allowances(period: str | None = None) -> dict:
 @shared_task(name="wallets.tasks.expire_due_grants")
 def expire_due_grants() -> int:
     return grants_expire_due()
+
+
+@shared_task(name="wallets.tasks.announce_expiring_grants")
+def announce_expiring_grants() -> int:
+    return grants_announce_expiring()

@@ -45,10 +45,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pricing",
+    "outbox",
     "wallets",
     "transactions",
     "instagram",
     "ops",
+    "notifications",
     "webapp",
 ]
 
@@ -202,6 +204,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "credits_platform.openapi.add_error_responses",
+        "notifications.openapi.add_event_components",
     ],
 }
 
@@ -259,3 +262,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Notifications (notifications/): low-balance default, outgoing webhooks, email.
+CREDITS_LOW_BALANCE_DEFAULT = int(os.environ.get("CREDITS_LOW_BALANCE_DEFAULT", "20"))
+# Webhook targets in private, loopback and link-local ranges are refused unless this is on (make run: on).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Deliveries are retried with backoff until this long after the event; then the endpoint is disabled.
+WEBHOOK_RETRY_WINDOW_HOURS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", "24"))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "credits@localhost")
