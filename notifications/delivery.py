@@ -147,7 +147,9 @@ def _settle(delivery: Delivery, *, now: datetime, status_code, error: str, excer
                    delivery.attempts, error)
     Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
     failing_since = Endpoint.objects.values_list("failing_since", flat=True).get(pk=endpoint.pk)
-    if failing_since <= now - timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS):
+    # Gave up on a delivery (its event's 24 h are over) with no success since: the endpoint has been
+    # failing for the whole window.
+    if delivery.status == DeliveryStatus.FAILED or failing_since <= now - timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS):
         endpoint_disable(endpoint=endpoint, reason=f"Failing since {failing_since:%Y-%m-%d %H:%M} UTC: {error}"[:255])
 
 
