@@ -3,6 +3,7 @@
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers as drf_serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +28,13 @@ def _alerts_body(wallet, email_enabled: bool) -> dict:
     }
 
 
+def _require_body(request) -> None:
+    """PATCH alerts and POST notifications/read take a JSON object ({} included); no body at all is a
+    client mistake (the schema marks the body required)."""
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0") and "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", ""):
+        raise ValidationError({"body": ["A JSON object is required."]})
+
+
 def _email_enabled(user_id: int) -> bool:
     return Preference.objects.filter(user_id=user_id).values_list("email_enabled", flat=True).first() is not False
 
@@ -40,6 +48,7 @@ class AlertsView(APIView):
     @extend_schema(request=serializers.AlertSettingsUpdateSerializer,
                    responses={200: serializers.AlertSettingsSerializer}, tags=["notifications"])
     def patch(self, request):
+        _require_body(request)
         body = serializers.AlertSettingsUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -82,7 +91,8 @@ class NotificationReadView(APIView):
     @extend_schema(request=serializers.MarkReadSerializer, responses={200: serializers.MarkReadResultSerializer},
                    tags=["notifications"])
     def post(self, request):
-        body = serializers.MarkReadSerializer(data=request.data or {})
+        _require_body(request)
+        body = serializers.MarkReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         unread = Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True)
         chosen = unread.filter(pk__in=body.validated_data["ids"]) if "ids" in body.validated_data else unread

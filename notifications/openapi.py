@@ -61,6 +61,10 @@ def add_event_components(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for event_type in EventType.values:
         schemas[component_name(event_type)] = event_schema(event_type)
+    for path, method in (("/api/v1/api/credits/alerts/", "patch"), ("/api/v1/api/credits/notifications/read/", "post")):
+        body = result.get("paths", {}).get(path, {}).get(method, {}).get("requestBody")
+        if body is not None:
+            body["required"] = True  # a JSON object, {} included (see notifications.api._require_body)
     schemas["WebhookEvent"] = {
         "oneOf": [{"$ref": f"#/components/schemas/{component_name(t)}"} for t in EventType.values],
         "discriminator": {"propertyName": "type", "mapping": {
