@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
 	$(BIN)/python -m bench.csv_export
+	$(BIN)/python -m bench.webhooks
 
 # Regenerate clients/typescript/ (schema.json from the served schema, then schema.d.ts) after an API change.
 client: install
