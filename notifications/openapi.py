@@ -15,7 +15,7 @@ BALANCES = {
     "current_balance": INT,
 }
 THRESHOLD = {"threshold": {**INT, "description": "The wallet's low_balance_threshold."},
-             "ledger_entry_id": {**INT, "nullable": True, "description": "The ledger row that caused it (absent when the threshold changed)."}}
+             "ledger_entry_id": {**INT, "nullable": True, "description": "The ledger row that caused it (null when a threshold change fired it)."}}
 GRANT = {"grant_id": INT, "source": STR, "credits": INT, "expires_at": NULLABLE_TIME, "reason": STR}
 
 DATA = {

@@ -826,7 +826,7 @@ def wallet_set_low_balance_threshold(*, user_id: int, threshold: int) -> Wallet:
     wallet.low_balance_state = state
     wallet.save(update_fields=["low_balance_threshold", "low_balance_state", "updated_at"])
     for event_type in alerts:
-        _emit(wallet, event_type, threshold=threshold)
+        _emit(wallet, event_type, threshold=threshold, ledger_entry_id=None)
     return wallet
 
 

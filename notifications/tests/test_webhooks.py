@@ -215,3 +215,18 @@ def test_admin_replay_sends_a_delivery_again(make_user, receiver, endpoint, admi
     assert len(receiver.received) == 2
     assert receiver.received[0].headers["webhook-id"] == receiver.received[1].headers["webhook-id"]
     assert admin_client.get(f"/admin/notifications/delivery/{delivery.pk}/change/").status_code == 200
+
+
+def test_staff_add_an_endpoint_in_the_admin_and_see_its_secret_once(admin_client, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    refused = admin_client.post("/admin/notifications/endpoint/add/", {"url": receiver.url, "enabled": "on"})
+    assert refused.status_code == 200 and "private, loopback or link-local" in refused.content.decode()
+    assert not Endpoint.objects.exists()
+
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    response = admin_client.post("/admin/notifications/endpoint/add/",
+                                 {"url": receiver.url, "enabled": "on", "event_types": ["balance.low"]}, follow=True)
+    endpoint = Endpoint.objects.get()
+    assert endpoint.event_types == ["balance.low"] and endpoint.secret.startswith("whsec_")
+    assert endpoint.secret in response.content.decode()
+    assert endpoint.secret not in admin_client.get(f"/admin/notifications/endpoint/{endpoint.pk}/change/").content.decode()
