@@ -19,7 +19,8 @@ run: install
 	$(BIN)/python -m ops.stack --port $(PORT)
 
 test: install
-	@$(BIN)/python -m credits_platform.service_check postgres redis
+	$(BIN)/lint-imports
+	@$(BIN)/python -m ops.service_check postgres redis
 	@# The TypeScript client's tools, for its drift test (which falls back to a hash check without them).
 	@if command -v npm >/dev/null 2>&1 && [ ! -x clients/typescript/node_modules/.bin/tsc ]; then \
 	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the TypeScript regeneration test will skip"; fi
@@ -29,7 +30,7 @@ fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing} $(BIN)/pytest credits_platform/tests/test_fuzz.py
 
 bench: install
-	@$(BIN)/python -m credits_platform.service_check postgres
+	@$(BIN)/python -m ops.service_check postgres
 	$(BIN)/python -m bench.reset_monthly --wallets 100000
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.queries_per_request

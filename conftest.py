@@ -1,10 +1,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import PricingRuleFactory, UserFactory
 from pricing import defaults
 from pricing.models import BulkTier, Package, PricingRule, TopUpTier
+from testing.clients import client_for
+from testing.factories import PricingRuleFactory, UserFactory
 from wallets.models import Wallet
 from wallets.services import credits_adjust
 
@@ -71,7 +71,7 @@ def anon():
 @pytest.fixture
 def busy_user(make_user):
     """A user who went through `known_month`: balance 95, 45 spent, 3 free uses."""
-    from credits_platform.testing.sequences import known_month
+    from testing.sequences import known_month
 
     user = make_user(balance=100)
     known_month(user)

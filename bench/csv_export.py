@@ -62,11 +62,11 @@ def measure_stream(client, token: str, trace: bool = True) -> tuple[int, int, in
 def measure_whole_file(user_id: int) -> int:
     """Peak bytes when the same CSV is built as one string (the non-streamed alternative)."""
     from transactions.csv_export import ledger_csv_lines
-    from transactions.selectors import entries_for
+    from transactions.selectors import ledger_list
 
     gc.collect()
     tracemalloc.start()
-    body = "".join(ledger_csv_lines(entries_for(wallet_id=user_id).order_by("-created_at", "-id")))
+    body = "".join(ledger_csv_lines(ledger_list(wallet_id=user_id).order_by("-created_at", "-id")))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del body

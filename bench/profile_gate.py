@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     from django.test.utils import CaptureQueriesContext
     from pyinstrument import Profiler
 
-    from credits_platform.testing.endpoints import statements
+    from testing.endpoints import statements
 
     from .http_load import seed
 

@@ -4,7 +4,7 @@
 
 Reads are counted for a user with 1,000 ledger rows and for one with `--history` rows; writes
 (the gated views, wallet creation, sign-up, token) once. The endpoints and their budgets come from
-credits_platform/testing/endpoints.py, whose test asserts the budgets on every `make test`.
+testing/endpoints.py, whose test asserts the budgets on every `make test`.
 Statements only: the BEGIN/COMMIT around a gated request's two transactions are not counted.
 """
 
@@ -25,8 +25,8 @@ def main(argv=None) -> int:
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from credits_platform.testing.endpoints import READS, WRITES, count_queries
-    from credits_platform.testing.sequences import bulk_history, known_month
+    from testing.endpoints import READS, WRITES, count_queries
+    from testing.sequences import bulk_history, known_month
     from wallets.services import credits_adjust
 
     def client_with_history(name: str, rows: int) -> APIClient:

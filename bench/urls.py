@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.permissions import IsAuthenticated
 
-from credits_platform.routing import route
+from common.routing import route
 from instagram.views import PostsView
 
 

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from credits_platform.testing.endpoints import statements
+    from testing.endpoints import statements
     from notifications.delivery import deliveries_run_due
     from notifications.endpoints import endpoint_create
     from notifications.fanout import events_dispatch

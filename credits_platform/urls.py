@@ -2,15 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from transactions.payments.views import CheckoutView, StripeWebhookView
-
+from accounts.auth import LogoutView, RegisterView, TokenRefresh, TokenView
+from common.routing import route
+from ops.health import health
+from transactions.admin_views import spending_overview
 from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
-
-from .admin_views import spending_overview
-from .auth import LogoutView, RegisterView, TokenRefresh, TokenView
-from ops.health import health
-from .routing import route
 
 api_v1 = [
     route("health", health, "health"),
@@ -25,8 +22,7 @@ api_v1 = [
     path("api/credits/", include("pricing.urls")),
     path("api/credits/", include("notifications.urls")),
     path("profile/", include("instagram.urls")),
-    route("api/credits/top-up/checkout", CheckoutView.as_view(), "top-up-checkout"),
-    route("payments/stripe/webhook", StripeWebhookView.as_view(), "stripe-webhook"),
+    path("", include("payments.urls")),
 ]
 
 urlpatterns = [
@@ -37,5 +33,5 @@ urlpatterns = [
     path("app/", CreditsPage.as_view(), name="credits-app"),
 ]
 
-handler404 = "credits_platform.errors.not_found"
-handler500 = "credits_platform.errors.server_error"
+handler404 = "common.errors.not_found"
+handler500 = "common.errors.server_error"

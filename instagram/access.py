@@ -1,4 +1,6 @@
-"""Paid access to Instagram resources: the gate's AccessPolicy, backed by `Access` rows."""
+"""Paid access to Instagram resources: the gate's AccessPolicy, backed by `Access` rows.
+
+Named by `settings.CREDITS_ACCESS_POLICY`, so the wallet pages ask it without importing instagram."""
 
 from datetime import timedelta
 
@@ -7,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Access
+from .usernames import normalize_username
 
 # One statement that is both the question and the answer: record the access unless one is in
 # force. ON CONFLICT sees the latest committed row (not the statement's snapshot), so two requests
@@ -25,8 +28,12 @@ class InstagramAccess:
     def current(self, *, wallet, action_type: str, reference: str) -> QuerySet[Access]:
         return Access.objects.current().filter(wallet=wallet, action_type=action_type, username=reference)
 
-    def is_current(self, *, wallet_id: int, action_type: str, reference: str) -> bool:
-        return self.current(wallet=wallet_id, action_type=action_type, reference=reference).exists()
+    def reference(self, text: str) -> str:
+        return normalize_username(text)
+
+    def count_current(self, *, wallet_id: int, action_type: str) -> int:
+        current = Access.objects.current().filter(wallet_id=wallet_id, action_type=action_type)
+        return current.values("username").distinct().count()
 
     def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> bool:
         """Record the access for `window` (None: forever), or renew an expired one; False if one is

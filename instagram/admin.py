@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
+from common.admin_readonly import ReadOnlyAdmin
 
 from .models import Access
 

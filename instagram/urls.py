@@ -1,4 +1,4 @@
-from credits_platform.routing import route
+from common.routing import route
 
 from . import views
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from credits_platform.pagination import PageNumberPagination
+from common.pagination import PageNumberPagination
 from wallets.gate import HasCreditsFor, charges_credits
 
 from . import analytics, insights

@@ -4,7 +4,7 @@ log with replay. In-app notifications are read-only."""
 from django import forms
 from django.contrib import admin, messages
 
-from credits_platform.admin_readonly import ReadOnlyAdmin
+from common.admin_readonly import ReadOnlyAdmin
 from outbox.events import EventType
 from outbox.models import OutboxEvent
 

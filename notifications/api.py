@@ -7,10 +7,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.pagination import StrictQueryParams
+from common.pagination import StrictQueryParams
 from wallets.alerts import ARMED, DEPLETED, LOW
-from wallets.selectors import current_wallet
-from wallets.services import wallet_set_low_balance_threshold
+from wallets.services import wallet_refresh, wallet_set_low_balance_threshold
 
 from . import serializers
 from .models import Notification, Preference
@@ -42,7 +41,7 @@ def _email_enabled(user_id: int) -> bool:
 class AlertsView(APIView):
     @extend_schema(responses={200: serializers.AlertSettingsSerializer}, tags=["notifications"])
     def get(self, request):
-        wallet = current_wallet(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=request.user.pk)
         return Response(_alerts_body(wallet, _email_enabled(request.user.pk)))
 
     @extend_schema(request=serializers.AlertSettingsUpdateSerializer,

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from credits_platform.exceptions import DomainError
+from common.exceptions import DomainError
 from outbox.events import EventType
 
 from .models import Endpoint

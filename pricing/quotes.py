@@ -1,4 +1,5 @@
-"""The price of an action: free units first, then the bulk discount, rounded up to whole credits."""
+"""Prices, as pure functions of what they are given (no database): an action's (free units first,
+then the bulk discount, rounded up to whole credits) and a top-up's (the tier the amount reaches)."""
 
 from dataclasses import dataclass
 
@@ -66,10 +67,8 @@ class TopUpQuote:
     tier: int  # min_credits of the tier that applied
 
 
-def quote_top_up(credits: int) -> TopUpQuote:
-    from .models import TopUpTier
-
-    tiers = list(TopUpTier.objects.order_by("min_credits"))
+def quote_top_up(credits: int, *, tiers: list) -> TopUpQuote:
+    """Price a purchase of `credits` against `tiers` (TopUpTier rows or alike, smallest first)."""
     minimum = tiers[0].min_credits if tiers else 1
     if not tiers or not minimum <= credits <= TOP_UP_MAX_CREDITS:
         raise TopUpOutOfRange(f"A top-up is between {minimum} and {TOP_UP_MAX_CREDITS} credits.")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from credits_platform.serializers import StrictSerializer
+from common.serializers import StrictSerializer
 
 from .models import BulkTier, PricingRule
 

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, CharField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from wallets.periods import next_period, period_start
+from common.periods import next_period, period_start
 
 from .models import LedgerAllocation, TransactionType
 

@@ -9,8 +9,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.exceptions import DomainError
-from wallets.periods import parse_period, period_of
+from common.exceptions import DomainError
+from common.periods import parse_period, period_of
 
 from .finance import CREDIT_COLUMNS, finance_month_report
 

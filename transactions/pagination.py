@@ -3,7 +3,7 @@ from functools import partial
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from credits_platform.pagination import PageNumberPagination
+from common.pagination import PageNumberPagination
 
 
 class KnownCountPaginator(Paginator):

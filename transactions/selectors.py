@@ -3,31 +3,36 @@ walks the (wallet, created_at) indexes instead of a user's whole history."""
 
 import calendar
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from wallets.periods import next_period, period_of, period_start
+from common.periods import next_period, period_of, period_start
 
-from .models import LedgerEntry, TopUp, TransactionType
+from .models import LedgerEntry, TransactionType
 
 USAGE_TYPES = (TransactionType.SPEND, TransactionType.FREE_USE)
 
 
-def entries_for(*, wallet_id: int) -> QuerySet[LedgerEntry]:
+def ledger_list(*, wallet_id: int) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(wallet_id=wallet_id)
 
 
-def ledger_rows(*, wallet_id: int) -> int | None:
-    from wallets.models import Wallet
+def ledger_count(*, wallet_id: int) -> int | None:
+    """The wallet's number of rows as counted by the ledger's writer (settings.CREDITS_LEDGER_ROW_COUNT
+    names the function), or None when no writer keeps a count."""
+    if not settings.CREDITS_LEDGER_ROW_COUNT:
+        return None
+    return import_string(settings.CREDITS_LEDGER_ROW_COUNT)(wallet_id=wallet_id)
 
-    return Wallet.objects.filter(pk=wallet_id).values_list("ledger_rows", flat=True).first()
 
-
-def search_entries(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
-    entries = entries_for(wallet_id=wallet_id)
+def ledger_search(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
+    entries = ledger_list(wallet_id=wallet_id)
     if q:
         entries = entries.filter(
             Q(description__icontains=q) | Q(action_type__icontains=q) | Q(reference__icontains=q)
@@ -35,8 +40,8 @@ def search_entries(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
     return entries
 
 
-def recent_entries(*, wallet_id: int, limit: int = 10) -> list[LedgerEntry]:
-    return list(entries_for(wallet_id=wallet_id).order_by("-created_at", "-id")[:limit])
+def ledger_recent(*, wallet_id: int, limit: int = 10) -> list[LedgerEntry]:
+    return list(ledger_list(wallet_id=wallet_id).order_by("-created_at", "-id")[:limit])
 
 
 def _usage_in(wallet_id: int, start: datetime, end: datetime) -> QuerySet[LedgerEntry]:
@@ -66,7 +71,7 @@ def _per_action(wallet_id: int, start: datetime, end: datetime) -> dict:
     return actions
 
 
-def month_summary(*, wallet_id: int, period: date) -> dict:
+def usage_month_summary(*, wallet_id: int, period: date) -> dict:
     """The dashboard's monthly_usage block (one aggregate query)."""
     actions = _per_action(wallet_id, *_month_window(period))
     ranked = sorted(actions.items(), key=lambda item: (-item[1]["count"], -item[1]["credits"], item[0]))
@@ -78,7 +83,7 @@ def month_summary(*, wallet_id: int, period: date) -> dict:
     }
 
 
-def monthly_usage(*, wallet_id: int, period: date) -> dict:
+def usage_month_breakdown(*, wallet_id: int, period: date) -> dict:
     """usage/monthly: totals, per-action breakdown and the days with activity (two aggregate queries)."""
     start, end = _month_window(period)
     actions = _per_action(wallet_id, start, end)
@@ -103,7 +108,7 @@ def monthly_usage(*, wallet_id: int, period: date) -> dict:
     }
 
 
-def spending_analytics(*, wallet_id: int, months: int) -> dict:
+def usage_spending_analytics(*, wallet_id: int, months: int) -> dict:
     """analytics/spending over the last `months` calendar months, this one included (two queries)."""
     now = timezone.now()
     current = period_of(now)
@@ -159,7 +164,7 @@ def spending_analytics(*, wallet_id: int, months: int) -> dict:
     }
 
 
-def wallet_totals(*, wallet_id: int) -> dict:
+def ledger_totals(*, wallet_id: int) -> dict:
     """Lifetime totals for wallet/summary in one aggregate query."""
     t = TransactionType
     return LedgerEntry.objects.filter(wallet_id=wallet_id).aggregate(
@@ -174,11 +179,7 @@ def wallet_totals(*, wallet_id: int) -> dict:
     )
 
 
-def top_ups_for(*, wallet_id: int) -> QuerySet[TopUp]:
-    return TopUp.objects.filter(wallet_id=wallet_id).order_by("-created_at", "-id")
-
-
-def daily_by_action(*, since: datetime) -> list[dict]:
+def usage_daily_by_action(*, since: datetime) -> list[dict]:
     """Staff overview: credits spent and units used per (UTC day, action) since `since`, every wallet."""
     return list(
         LedgerEntry.objects.filter(created_at__gte=since, transaction_type__in=USAGE_TYPES)
@@ -190,7 +191,7 @@ def daily_by_action(*, since: datetime) -> list[dict]:
     )
 
 
-def daily_credits_in(*, since: datetime) -> list[dict]:
+def ledger_daily_credits_in(*, since: datetime) -> list[dict]:
     """Staff overview: credits added per (UTC day, source) since `since`: every row that raised a
     balance, grouped by its type (monthly grant, top-up, refund of a spend, positive adjustment...)."""
     return list(

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from credits_platform.serializers import StrictSerializer
+from common.serializers import StrictSerializer
 
-from .models import LedgerEntry, TopUp
+from .models import LedgerEntry
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
@@ -21,23 +21,6 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "reference",
             "description",
             "created_at",
-        ]
-
-
-class TopUpSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TopUp
-        fields = [
-            "id",
-            "credits",
-            "amount_cents",
-            "currency",
-            "status",
-            "provider",
-            "provider_reference",
-            "refunded_credits",
-            "created_at",
-            "completed_at",
         ]
 
 

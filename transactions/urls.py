@@ -1,4 +1,4 @@
-from credits_platform.routing import route
+from common.routing import route
 
 from . import finance_api, views
 
@@ -8,6 +8,5 @@ urlpatterns = [
     route("transactions/search", views.TransactionSearchView.as_view(), "transactions-search"),
     route("usage/monthly", views.MonthlyUsageView.as_view(), "usage-monthly"),
     route("analytics/spending", views.SpendingAnalyticsView.as_view(), "analytics-spending"),
-    route("top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
     route("admin/finance", finance_api.FinanceView.as_view(), "staff-finance"),
 ]

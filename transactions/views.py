@@ -9,9 +9,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.exceptions import DomainError
-from credits_platform.pagination import StrictQueryParams
-from wallets.periods import parse_period, period_of
+from common.exceptions import DomainError
+from common.pagination import StrictQueryParams
+from common.periods import parse_period, period_of
 
 from . import selectors
 from .csv_export import ledger_csv_lines
@@ -25,7 +25,6 @@ from .serializers import (
     PeriodQuerySerializer,
     SearchQuerySerializer,
     SpendingAnalyticsSerializer,
-    TopUpSerializer,
 )
 
 
@@ -45,13 +44,13 @@ class TransactionListView(StrictQueryParams, generics.ListAPIView):
     pagination_class = LedgerPagination
 
     def get_queryset(self):
-        return selectors.entries_for(wallet_id=self.request.user.pk)
+        return selectors.ledger_list(wallet_id=self.request.user.pk)
 
     def known_count(self) -> int | None:
         """The wallet's row counter, when nothing narrows the list."""
         if set(self.request.query_params) - {"page", "page_size", "ordering"}:
             return None
-        return selectors.ledger_rows(wallet_id=self.request.user.pk)
+        return selectors.ledger_count(wallet_id=self.request.user.pk)
 
     @extend_schema(tags=["transactions"])
     def get(self, request, *args, **kwargs):
@@ -69,7 +68,7 @@ class TransactionSearchView(TransactionListView):
     def get_queryset(self):
         query = SearchQuerySerializer(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return selectors.search_entries(wallet_id=self.request.user.pk, q=query.validated_data["q"])
+        return selectors.ledger_search(wallet_id=self.request.user.pk, q=query.validated_data["q"])
 
     @extend_schema(
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters).")],
@@ -118,7 +117,7 @@ class MonthlyUsageView(APIView):
             period = parse_period(query.validated_data["period"]) if "period" in query.validated_data else period_of()
         except ValueError:
             raise InvalidPeriod() from None
-        return Response(selectors.monthly_usage(wallet_id=request.user.pk, period=period))
+        return Response(selectors.usage_month_breakdown(wallet_id=request.user.pk, period=period))
 
 
 class SpendingAnalyticsView(APIView):
@@ -126,16 +125,5 @@ class SpendingAnalyticsView(APIView):
     def get(self, request):
         query = MonthsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return Response(selectors.spending_analytics(wallet_id=request.user.pk, months=query.validated_data["months"]))
-
-
-class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
-    serializer_class = TopUpSerializer
-    filter_backends = []
-
-    def get_queryset(self):
-        return selectors.top_ups_for(wallet_id=self.request.user.pk)
-
-    @extend_schema(tags=["top-up"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        months = query.validated_data["months"]
+        return Response(selectors.usage_spending_analytics(wallet_id=request.user.pk, months=months))

@@ -1,17 +1,20 @@
 """Wallets in the admin: balances are read-only; every change goes through the ledger service."""
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 
-from credits_platform.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
-from credits_platform.exceptions import DomainError
+from common.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
+from common.exceptions import DomainError
 
 from . import services
-from .admin_forms import AdjustCreditsForm
-from .models import AllowanceUsage, Hold, Wallet, WalletStatus
+from .admin_forms import AdjustCreditsForm, GrantCreditsForm
+from .models import AllowanceUsage, Grant, Hold, Wallet, WalletStatus
 
 
 @admin.register(Wallet)
@@ -23,14 +26,14 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email"]
     show_full_result_count = False
     fields = [
-        "user", "package", "status", "monthly_balance", "purchased_balance", "reserved", "billing_cycle_start",
-        "created_at", "updated_at",
+        "user", "package", "status", "monthly_balance", "purchased_balance", "bonus_balance", "reserved",
+        "billing_cycle_start", "created_at", "updated_at",
     ]
     readonly_fields = [
-        "user", "status", "monthly_balance", "purchased_balance", "reserved", "billing_cycle_start", "created_at",
-        "updated_at",
+        "user", "status", "monthly_balance", "purchased_balance", "bonus_balance", "reserved", "billing_cycle_start",
+        "created_at", "updated_at",
     ]
-    actions = ["lock_wallets", "unlock_wallets", "adjust_credits"]
+    actions = ["lock_wallets", "unlock_wallets", "adjust_credits", "grant_credits"]
     change_form_template = "admin/wallets/wallet/change_form.html"
 
     def has_add_permission(self, request):
@@ -61,11 +64,46 @@ class WalletAdmin(admin.ModelAdmin):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(f"{reverse('admin:wallets_wallet_adjust')}?ids={ids}")
 
+    @admin.action(description="Grant promo, trial or compensation credits to selected wallets")
+    def grant_credits(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:wallets_wallet_grant')}?ids={ids}")
+
     def get_urls(self):
         return [
             path("adjust/", self.admin_site.admin_view(self.adjust_view), name="wallets_wallet_adjust"),
+            path("grant/", self.admin_site.admin_view(self.grant_view), name="wallets_wallet_grant"),
             *super().get_urls(),
         ]
+
+    def grant_view(self, request):
+        """One set-based grant (one statement per batch of wallets) to the selected wallets, or to
+        every wallet of a package when one is chosen."""
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        wallets = Wallet.objects.filter(pk__in=ids).select_related("user")
+        form = GrantCreditsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            target = {"package_id": data["package"].pk} if data["package"] else {"user_ids": ids}
+            expires_at = timezone.now() + timedelta(days=data["expires_in_days"]) if data["expires_in_days"] else None
+            try:
+                outcome = services.credits_grant(
+                    amount=data["amount"], reason=data["reason"], source=data["source"], expires_at=expires_at,
+                    priority=data["priority"], actor=request.user, **target,
+                )
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Granted {outcome.amount} {outcome.source} credits to {outcome.wallets} wallet(s).",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:wallets_wallet_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets,
+                   "title": "Grant credits", "opts": self.model._meta}
+        return render(request, "admin/wallets/grant.html", context)
 
     def adjust_view(self, request):
         if not self.has_change_permission(request):
@@ -92,6 +130,17 @@ class WalletAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets, "title": "Adjust credits",
                    "opts": self.model._meta}
         return render(request, "admin/wallets/adjust.html", context)
+
+
+@admin.register(Grant)
+class GrantAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    """Grants are written by the ledger service only (staff give them from the wallets list)."""
+
+    list_select_related = ["wallet__user"]
+    list_display = ["id", "username", "source", "amount", "remaining", "held", "priority", "expires_at", "reason"]
+    list_filter = ["source", "expired_at"]
+    search_fields = ["=wallet__user__username", "reason", "reference"]
+    show_full_result_count = False
 
 
 @admin.register(Hold)

@@ -2,12 +2,11 @@
 
 from rest_framework import status
 
-from credits_platform.exceptions import DomainError
+from common.exceptions import DomainError
 
 WALLET_NOT_FOUND = "Credit wallet not found. Please contact support."
 WALLET_LOCKED = "Your credit wallet is locked. Please renew your subscription to continue."
 INSUFFICIENT_CREDITS = "Insufficient credits. Required: {required}, Available: {available}. Need {needed} more credits."
-UNKNOWN_ACTION = "Unknown action type: {action_type}."
 
 
 class WalletNotFound(DomainError):
@@ -38,19 +37,6 @@ class InsufficientCredits(DomainError):
                 "X-Credits-Needed": str(needed),
             },
         )
-
-
-class UnknownAction(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "unknown_action_type"
-
-    def __init__(self, action_type: str):
-        super().__init__(UNKNOWN_ACTION.format(action_type=action_type))
-
-
-class InvalidAmount(DomainError):
-    code = "invalid_amount"
-    detail = "Amount must be a positive whole number of credits."
 
 
 class HoldNotActive(DomainError):

@@ -24,11 +24,13 @@ from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Va
 from rest_framework.permissions import BasePermission
 
 from pricing.models import PricingRule
+from pricing.selectors import pricing_rule_get
 
 from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
-from .services import active_rule, credits_capture, credits_release, credits_reserve, wallet_refresh
+from .selectors import credits_check
+from .services import credits_capture, credits_release, credits_reserve, wallet_refresh
 
 logger = logging.getLogger("credits.gate")
 
@@ -52,7 +54,7 @@ def rule_for(request, action_type: str) -> PricingRule:
     """The active rule for `action_type`, read once per request (permission and decorator share it)."""
     rules = request.__dict__.setdefault("_credit_rules", {})
     if action_type not in rules:
-        rules[action_type] = active_rule(action_type)
+        rules[action_type] = pricing_rule_get(action_type=action_type)
     return rules[action_type]
 
 
@@ -212,8 +214,6 @@ class HasCreditsFor(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
-        from .selectors import can_perform  # selectors import services, which import this module's peers
-
         action_type = view.credit_action
         resource = view.credit_reference(request, **view.kwargs)
         idempotency_key_of(request)  # bad input is a 400 before any question of credits
@@ -231,7 +231,7 @@ class HasCreditsFor(BasePermission):
         rule = rule_for(request, action_type)
         if wallet.is_due():
             wallet = wallet_refresh(user_id=wallet.pk)  # a new month or an expired hold: settle it first
-        decision = can_perform(user_id=wallet.pk, action_type=action_type, already_paid=paid, wallet=wallet, rule=rule)
+        decision = credits_check(wallet=wallet, action_type=action_type, already_paid=paid, rule=rule)
         if decision.reason == "insufficient_credits":
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

@@ -13,8 +13,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.pagination import StrictQueryParams
-from credits_platform.serializers import StrictSerializer
+from common.pagination import StrictQueryParams
+from common.serializers import StrictSerializer
 from pricing.models import Package
 
 from .models import STAFF_SOURCES, Grant

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .periods import period_of
+from common.periods import period_of
 
 
 def low_balance_default() -> int:
@@ -146,7 +146,9 @@ class Grant(models.Model):
     settle with their hold even if the grant expires meanwhile: capture spends them, release gives
     them back and, past the expiry, expires them on the spot)."""
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="grants")
+    # No index of its own: (wallet, idempotency_key) and the spending index lead with it (fewer
+    # indexes to maintain on the reset's set-based writes).
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="grants", db_index=False)
     source = models.CharField(max_length=16, choices=GrantSource.choices)
     amount = models.PositiveIntegerField()
     remaining = models.IntegerField()

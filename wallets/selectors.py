@@ -1,5 +1,6 @@
-"""Reads about wallets: balances, allowances, whether an action can be performed. Never writes,
-except that a wallet read in a new month is first brought up to date (see services.wallet_refresh)."""
+"""Reads about wallets: allowances, whether an action would go through, totals for staff. Never
+writes: a caller that needs the wallet up to date with the month gets it from
+`services.wallet_refresh` (which may write) and passes it in."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -7,32 +8,39 @@ from datetime import date, timedelta
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from common.periods import next_period, period_of, period_start
 from pricing.models import PricingRule
 from pricing.quotes import quote
-from pricing.selectors import active_rules
+from pricing.selectors import pricing_rule_get
+from transactions.models import LedgerEntry, TransactionType
 
-from .exceptions import UnknownAction, WalletNotFound
+from .exceptions import WalletNotFound
 from .models import AllowanceUsage, Grant, Wallet, WalletStatus
-from .periods import next_period, period_of
-from .services import wallet_refresh
 
 
-def current_wallet(*, user_id: int) -> Wallet:
-    return wallet_refresh(user_id=user_id)
+def wallet_ledger_rows(*, wallet_id: int) -> int | None:
+    """The wallet's number of ledger rows as the ledger writer counts them (no COUNT(*) over its
+    history); the ledger's history pages use it (settings.CREDITS_LEDGER_ROW_COUNT)."""
+    return Wallet.objects.filter(pk=wallet_id).values_list("ledger_rows", flat=True).first()
 
 
-def usage_by_action(*, wallet_id: int, period: date) -> dict[str, AllowanceUsage]:
+def allowance_usage_by_action(*, wallet_id: int, period: date) -> dict[str, AllowanceUsage]:
     return {u.action_type: u for u in AllowanceUsage.objects.filter(wallet_id=wallet_id, period=period)}
 
 
-def free_remaining(rule: PricingRule, usage: AllowanceUsage | None) -> int:
+def allowance_usage_get(*, wallet_id: int, action_type: str) -> AllowanceUsage | None:
+    """This month's use of `action_type`'s free allowance, if any."""
+    return AllowanceUsage.objects.filter(wallet_id=wallet_id, period=period_of(), action_type=action_type).first()
+
+
+def allowance_remaining(rule: PricingRule, usage: AllowanceUsage | None) -> int:
     used = (usage.used + usage.reserved) if usage else 0
     return max(0, rule.free_allowance_per_month - used)
 
 
-def allowances(*, wallet_id: int) -> dict:
+def allowance_summary(*, wallet_id: int) -> dict:
     period = period_of()
-    usage = usage_by_action(wallet_id=wallet_id, period=period)
+    usage = allowance_usage_by_action(wallet_id=wallet_id, period=period)
     reset = next_period(period).isoformat()
     result = {}
     for rule in PricingRule.objects.filter(is_active=True).order_by("action_type"):
@@ -40,7 +48,7 @@ def allowances(*, wallet_id: int) -> dict:
         result[rule.action_type] = {
             "monthly_allowance": rule.free_allowance_per_month,
             "used_this_month": used,
-            "remaining": free_remaining(rule, usage.get(rule.action_type)),
+            "remaining": allowance_remaining(rule, usage.get(rule.action_type)),
             "next_reset": reset,
         }
     return result
@@ -60,32 +68,26 @@ class Decision:
     already_paid: bool = False
 
 
-def can_perform(
+def credits_check(
     *,
-    user_id: int,
+    wallet: Wallet | None,
     action_type: str,
     quantity: int = 1,
     already_paid: bool = False,
-    wallet: Wallet | None = None,
     rule: PricingRule | None = None,
 ) -> Decision:
-    """Would `quantity` x `action_type` go through now? Asks only; reserves nothing.
+    """Would `quantity` x `action_type` go through now for `wallet` (up to date with the month;
+    None: the user has none)? Asks only; reserves nothing.
 
-    `wallet` (up to date) and `rule` (the active rule, tiers prefetched), if the caller has just
-    read them, save reading them again."""
+    `rule` (the active rule, tiers prefetched), if the caller has just read it, saves reading it again."""
     if rule is None:
-        rule = active_rules().filter(action_type=action_type).first()
-    if rule is None:
-        raise UnknownAction(action_type)
+        rule = pricing_rule_get(action_type=action_type)
     if wallet is None:
-        wallet = Wallet.objects.select_related("package").filter(pk=user_id).first()
-        if wallet is None:
-            return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
-        wallet = current_wallet(user_id=user_id) if wallet.is_due() else wallet
+        return Decision(action_type, False, 0, 0, 0, False, WalletNotFound.code, 0, quantity)
     usage = None
     if rule.free_allowance_per_month:  # no allowance, no usage row to read
-        usage = AllowanceUsage.objects.filter(wallet=wallet, period=period_of(), action_type=action_type).first()
-    free_left = free_remaining(rule, usage)
+        usage = allowance_usage_get(wallet_id=wallet.pk, action_type=action_type)
+    free_left = allowance_remaining(rule, usage)
     if already_paid:
         return Decision(action_type, True, 0, wallet.available, free_left, False, "already_paid", 0, quantity, True)
     price = quote(rule, quantity=quantity, free_remaining=free_left, tiers=list(rule.bulk_tiers.all()))
@@ -109,11 +111,8 @@ def can_perform(
     )
 
 
-def circulation_stats(*, period: date) -> dict:
+def circulation_summary(*, period: date) -> dict:
     """Staff-only totals over all wallets (aggregates, no per-wallet rows)."""
-    from transactions.models import LedgerEntry, TransactionType
-    from wallets.periods import period_start
-
     totals = Wallet.objects.aggregate(
         monthly=Sum("monthly_balance", default=0),
         purchased=Sum("purchased_balance", default=0),

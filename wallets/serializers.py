@@ -1,10 +1,11 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from credits_platform.serializers import StrictSerializer
+from common.periods import next_period
+from common.serializers import StrictSerializer
+from pricing.serializers import CalculateResponseSerializer
 
 from .models import Grant
-from .periods import next_period
 from .selectors import grant_expiring_soon
 
 
@@ -159,3 +160,10 @@ class SystemStatsSerializer(serializers.Serializer):
     next_reset = serializers.DateField()
     active_action_types = serializers.ListField(child=serializers.CharField())
     staff = StaffStatsSerializer(required=False)
+
+
+# pricing/calculate: the quote plus what this user's balance says about it. (A comment, not a
+# docstring: docstrings become descriptions in the OpenAPI schema.)
+class CalculateResponse(CalculateResponseSerializer):
+    can_afford = serializers.BooleanField()
+    current_balance = serializers.IntegerField()

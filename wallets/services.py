@@ -29,16 +29,18 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from common.periods import next_period, period_of, period_start
 from outbox.events import EventType
 from outbox.services import event_emit, events_emitted_in_bulk
+from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
-from pricing.selectors import default_package
+from pricing.selectors import package_get_default, pricing_rule_get
 from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
 
 from . import sql
 from .alerts import alert_transition
-from .exceptions import HoldNotActive, InsufficientCredits, InvalidAmount, UnknownAction, WalletLocked
+from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
 from .locking import lock_wallet
 from .models import (
     BUCKET_OF,
@@ -54,7 +56,6 @@ from .models import (
     Wallet,
     WalletStatus,
 )
-from .periods import next_period, period_of, period_start
 
 logger = logging.getLogger("credits.ledger")
 
@@ -237,7 +238,8 @@ def _catch_up(wallet: Wallet) -> None:
     now = timezone.now()
     period = period_of(now)
     if wallet.billing_cycle_start < period and not wallet.is_locked:
-        _run(sql.ROLL_OVER, "w.user_id = %(user_id)s", {**_roll_over_params(period), "user_id": wallet.pk})
+        _run(sql.ROLL_OVER, "w.user_id = %(user_id)s", {**_roll_over_params(period), "user_id": wallet.pk},
+             grant_selector="g.wallet_id = %(user_id)s")
         wallet.refresh_from_db(fields=[*BUCKETS, "reserved", "billing_cycle_start", "ledger_rows", "grants_due_at"])
     if wallet.holds_due_at is not None and wallet.holds_due_at <= now:
         _release_expired_holds(wallet, now)
@@ -321,13 +323,6 @@ def _held_by(hold: Hold, wallet: Wallet) -> list[Move]:
     return moves
 
 
-def active_rule(action_type: str) -> PricingRule:
-    rule = PricingRule.objects.filter(action_type=action_type, is_active=True).prefetch_related("bulk_tiers").first()
-    if rule is None:
-        raise UnknownAction(action_type)
-    return rule
-
-
 # --- the monthly reset (set-based) ----------------------------------------------------------------
 
 
@@ -351,9 +346,12 @@ def _roll_over_params(period: date) -> dict:
     }
 
 
-def _run(statement: str, selector: str, params: dict, *, skip_locked: bool = False) -> int:
+def _run(statement: str, selector: str, params: dict, *, grant_selector: str = "TRUE", skip_locked: bool = False) -> int:
+    """Run a statement of `sql` over the wallets `selector` picks (alias `w.`); `grant_selector`
+    (alias `g.`) states the same set for the grants it reads, so their scans stay inside the batch."""
     with connection.cursor() as cursor:
-        cursor.execute(statement.format(selector=selector, skip_locked="SKIP LOCKED" if skip_locked else ""), params)
+        cursor.execute(statement.format(selector=selector, grant_selector=grant_selector,
+                                        skip_locked="SKIP LOCKED" if skip_locked else ""), params)
         return cursor.rowcount
 
 
@@ -364,7 +362,8 @@ def wallets_roll_over(*, period: date, low: int, high: int, skip_locked: bool = 
     with transaction.atomic():
         return _run(
             sql.ROLL_OVER, "w.user_id >= %(low)s AND w.user_id < %(high)s",
-            {**_roll_over_params(period), "low": low, "high": high}, skip_locked=skip_locked,
+            {**_roll_over_params(period), "low": low, "high": high},
+            grant_selector="g.wallet_id >= %(low)s AND g.wallet_id < %(high)s", skip_locked=skip_locked,
         )
 
 
@@ -376,7 +375,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
     existing = Wallet.objects.filter(pk=user.pk).select_related("package").first()
     if existing is not None:
         return existing, False
-    package = package or default_package()
+    package = package or package_get_default()
     period = period_of()
     label = f"{period:%Y-%m}"
     try:
@@ -458,7 +457,7 @@ def credits_reserve(
                 return existing
         if wallet.is_locked:
             raise WalletLocked()
-        rule = rule or active_rule(action_type)
+        rule = rule or pricing_rule_get(action_type=action_type)
         _catch_up(wallet)
 
         period = period_of()

@@ -1,6 +1,7 @@
 """The ledger writer's set-based statements (run only by `wallets.services`).
 
-Each is one statement of data-modifying CTEs over a set of wallets chosen by `{selector}`: it locks
+Each is one statement of data-modifying CTEs over a set of wallets chosen by `{selector}` (and, for
+the grants it reads, `{grant_selector}`: the same set, so scans stay inside the batch): it locks
 the wallets, writes grants, ledger rows and their allocations, and updates the wallet totals, so a
 batch of thousands of wallets is one round trip. Unique (wallet_id, idempotency_key) indexes on
 grants and ledger rows make a second, concurrent or redelivered run write nothing twice.
@@ -28,7 +29,8 @@ old AS (
            (g.source = 'monthly' AND g.expires_at = %(period_start)s) AS is_last_monthly
     FROM wallets_grant g
     JOIN due ON due.user_id = g.wallet_id
-    WHERE g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= %(period_start)s
+    WHERE {grant_selector}  -- the batch's range again, so the planner reads only its grants
+      AND g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= %(period_start)s
 ),
 calc AS (
     SELECT due.user_id, due.total, due.monthly_credits, due.package_name,
@@ -41,7 +43,7 @@ calc AS (
     GROUP BY due.user_id, due.total, due.monthly_credits, due.package_name, due.rollover_cap
 ),
 emptied AS (
-    UPDATE wallets_grant g SET remaining = 0, expired_at = %(now)s FROM old WHERE g.id = old.id
+    UPDATE wallets_grant g SET remaining = 0, expired_at = %(now)s FROM old WHERE g.id = old.id AND {grant_selector}
 ),
 new_grants AS (
     INSERT INTO wallets_grant
@@ -111,7 +113,7 @@ SET monthly_balance = w.monthly_balance - (calc.old_left - calc.roll) + calc.mon
     grants_due_at = LEAST(COALESCE(w.grants_due_at, %(next_start)s), %(next_start)s),
     updated_at = %(now)s
 FROM calc
-WHERE w.user_id = calc.user_id
+WHERE w.user_id = calc.user_id AND {selector}
 """
 
 # A staff grant (promo, trial, compensation) to a set of wallets: one grant, one `grant` ledger row

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
+from common.periods import parse_period, period_of
+
 from .cycle import reset_period
-from .periods import parse_period, period_of
 from .services import grants_announce_expiring, grants_expire_due, holds_release_stale
 
 

@@ -1,4 +1,4 @@
-from credits_platform.routing import route
+from common.routing import route
 
 from . import grants_api, views
 
@@ -8,6 +8,7 @@ urlpatterns = [
     route("wallet/create", views.WalletCreateView.as_view(), "wallet-create"),
     route("dashboard", views.DashboardView.as_view(), "dashboard"),
     route(r"can-perform/(?P<action_type>[^/]+)", views.CanPerformView.as_view(), "can-perform"),
+    route("pricing/calculate", views.PricingCalculateView.as_view(), "pricing-calculate"),
     route("allowances", views.AllowancesView.as_view(), "allowances"),
     route("system/stats", views.SystemStatsView.as_view(), "system-stats"),
     route("grants", grants_api.GrantListView.as_view(), "grants"),

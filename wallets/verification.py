@@ -4,13 +4,13 @@ what open holds hold; every ledger row's allocations sum to its delta."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from transactions.models import LedgerAllocation, LedgerEntry
+from transactions.models import LedgerAllocation
 
-from .models import BUCKET_OF, BUCKETS, Grant, Hold, HoldStatus, Wallet
+from .models import BUCKETS, Hold, HoldStatus
 
 
 @dataclass(frozen=True)
@@ -19,53 +19,73 @@ class Problem:
     message: str
 
 
-def _sum_of(queryset, field, aggregate=Sum):
-    return Coalesce(
-        Subquery(queryset.values("wallet_id").annotate(total=aggregate(field)).values("total")[:1]),
-        Value(0),
-        output_field=IntegerField(),
-    )
-
-
-def _grants_in(bucket: str):
-    sources = [source for source, of in BUCKET_OF.items() if of == bucket]
-    grants = Grant.objects.filter(wallet_id=OuterRef("pk"), source__in=sources).order_by()
-    return _sum_of(grants, Sum("remaining") + Sum("held"), aggregate=lambda expression: expression)
+# One pass over each table (GROUP BY wallet, hash-joined), returning only the wallets where some
+# figure disagrees: linear in the size of the tables, so the daily check scales to millions of
+# wallets (correlated subqueries per wallet did not).
+DISAGREEING_WALLETS = """
+WITH ledger AS (
+    SELECT wallet_id, sum(delta) AS total, count(*) AS rows FROM transactions_ledgerentry GROUP BY wallet_id
+),
+holds AS (
+    SELECT wallet_id, sum(amount) AS held FROM wallets_hold WHERE status = 'held' GROUP BY wallet_id
+),
+grants AS (
+    SELECT wallet_id, sum(held) AS held,
+           sum(remaining + held) FILTER (WHERE source IN ('monthly', 'rollover')) AS monthly_balance,
+           sum(remaining + held) FILTER (WHERE source = 'purchase') AS purchased_balance,
+           sum(remaining + held) FILTER (WHERE source IN ('promo', 'trial', 'compensation')) AS bonus_balance
+    FROM wallets_grant GROUP BY wallet_id
+),
+allocated AS (
+    SELECT wallet_id, sum(amount) AS total FROM transactions_ledgerallocation GROUP BY wallet_id
+),
+figures AS (
+    SELECT w.user_id, w.monthly_balance, w.purchased_balance, w.bonus_balance, w.reserved, w.ledger_rows,
+           w.monthly_balance + w.purchased_balance + w.bonus_balance AS balance,
+           coalesce(ledger.total, 0) AS ledger_sum, coalesce(ledger.rows, 0) AS ledger_count,
+           coalesce(holds.held, 0) AS holds_held, coalesce(grants.held, 0) AS grants_held,
+           coalesce(grants.monthly_balance, 0) AS grants_monthly_balance,
+           coalesce(grants.purchased_balance, 0) AS grants_purchased_balance,
+           coalesce(grants.bonus_balance, 0) AS grants_bonus_balance,
+           coalesce(allocated.total, 0) AS allocated
+    FROM wallets_wallet w
+    LEFT JOIN ledger ON ledger.wallet_id = w.user_id
+    LEFT JOIN holds ON holds.wallet_id = w.user_id
+    LEFT JOIN grants ON grants.wallet_id = w.user_id
+    LEFT JOIN allocated ON allocated.wallet_id = w.user_id
+)
+SELECT * FROM figures
+WHERE ledger_sum <> balance OR ledger_count <> ledger_rows OR holds_held <> reserved OR grants_held <> reserved
+   OR allocated <> balance OR grants_monthly_balance <> monthly_balance
+   OR grants_purchased_balance <> purchased_balance OR grants_bonus_balance <> bonus_balance
+ORDER BY user_id
+"""
 
 
 def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
     """Every broken invariant, by wallet. `stale_holds`: also report holds past their TTL that nobody
     released yet (harmless, a read of the wallet releases them, but a sign the sweeper is not running)."""
     now = now or timezone.now()
-    ledger = LedgerEntry.objects.filter(wallet_id=OuterRef("pk")).order_by()
-    held = Hold.objects.filter(wallet_id=OuterRef("pk"), status=HoldStatus.HELD).order_by()
-    grants = Grant.objects.filter(wallet_id=OuterRef("pk")).order_by()
-    allocations = LedgerAllocation.objects.filter(wallet_id=OuterRef("pk")).order_by()
-    wallets = Wallet.objects.annotate(
-        ledger_sum=_sum_of(ledger, "delta"),
-        ledger_count=_sum_of(ledger, "id", Count),
-        held_sum=_sum_of(held, "amount"),
-        grants_held=_sum_of(grants, "held"),
-        allocated=_sum_of(allocations, "amount"),
-        **{f"grants_{bucket}": _grants_in(bucket) for bucket in BUCKETS},
-    )
     problems = []
-    for wallet in wallets.iterator(chunk_size=2000):
-        if wallet.ledger_sum != wallet.current_balance:
-            problems.append(Problem(wallet.pk, f"ledger sum {wallet.ledger_sum} != balance {wallet.current_balance}"))
-        if wallet.ledger_count != wallet.ledger_rows:
-            problems.append(Problem(wallet.pk, f"ledger rows {wallet.ledger_count} != counter {wallet.ledger_rows}"))
-        if wallet.held_sum != wallet.reserved:
-            problems.append(Problem(wallet.pk, f"open holds {wallet.held_sum} != reserved {wallet.reserved}"))
-        if wallet.grants_held != wallet.reserved:
-            problems.append(Problem(wallet.pk, f"grants hold {wallet.grants_held} != reserved {wallet.reserved}"))
-        if wallet.allocated != wallet.current_balance:
-            problems.append(Problem(wallet.pk, f"allocations {wallet.allocated} != balance {wallet.current_balance}"))
+    with connection.cursor() as cursor:
+        cursor.execute(DISAGREEING_WALLETS)
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    for w in rows:
+        wallet_id = w["user_id"]
+        if w["ledger_sum"] != w["balance"]:
+            problems.append(Problem(wallet_id, f"ledger sum {w['ledger_sum']} != balance {w['balance']}"))
+        if w["ledger_count"] != w["ledger_rows"]:
+            problems.append(Problem(wallet_id, f"ledger rows {w['ledger_count']} != counter {w['ledger_rows']}"))
+        if w["holds_held"] != w["reserved"]:
+            problems.append(Problem(wallet_id, f"open holds {w['holds_held']} != reserved {w['reserved']}"))
+        if w["grants_held"] != w["reserved"]:
+            problems.append(Problem(wallet_id, f"grants hold {w['grants_held']} != reserved {w['reserved']}"))
+        if w["allocated"] != w["balance"]:
+            problems.append(Problem(wallet_id, f"allocations {w['allocated']} != balance {w['balance']}"))
         for bucket in BUCKETS:
-            if getattr(wallet, f"grants_{bucket}") != getattr(wallet, bucket):
-                problems.append(Problem(
-                    wallet.pk, f"grants {getattr(wallet, f'grants_{bucket}')} != {bucket} {getattr(wallet, bucket)}"
-                ))
+            if w[f"grants_{bucket}"] != w[bucket]:
+                problems.append(Problem(wallet_id, f"grants {w[f'grants_{bucket}']} != {bucket} {w[bucket]}"))
     unbalanced = (
         LedgerAllocation.objects.filter(entry__isnull=False).values("entry_id", "wallet_id", "entry__delta")
         .annotate(total=Sum("amount")).exclude(total=F("entry__delta")).order_by("wallet_id")

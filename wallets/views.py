@@ -7,14 +7,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from instagram.access import instagram_access  # the access records the dashboard counts
-from instagram.usernames import normalize_username
-from pricing.selectors import active_rules
+from common.periods import next_period, period_of
+from pricing.quotes import quote
+from pricing.selectors import pricing_rule_get, pricing_rule_list
+from pricing.serializers import CalculateRequestSerializer, CalculateResponseSerializer
 from transactions import selectors as ledger
 
 from . import selectors, serializers
-from .periods import next_period, period_of
-from .services import wallet_create
+from .access import access_policy, already_paid
+from .exceptions import WalletNotFound
+from .services import wallet_create, wallet_refresh
 
 WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
 
@@ -22,15 +24,15 @@ WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
 class BalanceView(APIView):
     @extend_schema(responses={200: serializers.BalanceSerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = selectors.current_wallet(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=request.user.pk)
         return Response(serializers.BalanceSerializer(wallet).data)
 
 
 class WalletSummaryView(APIView):
     @extend_schema(responses={200: serializers.WalletSummarySerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = selectors.current_wallet(user_id=request.user.pk)
-        body = {"wallet": wallet, "lifetime": ledger.wallet_totals(wallet_id=wallet.pk)}
+        wallet = wallet_refresh(user_id=request.user.pk)
+        body = {"wallet": wallet, "lifetime": ledger.ledger_totals(wallet_id=wallet.pk)}
         return Response(serializers.WalletSummarySerializer(body).data)
 
 
@@ -43,7 +45,7 @@ class WalletCreateView(APIView):
     def post(self, request):
         serializers.EmptyBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
         wallet, created = wallet_create(user=request.user)
-        wallet = selectors.current_wallet(user_id=wallet.pk)
+        wallet = wallet_refresh(user_id=wallet.pk)
         return Response(
             serializers.BalanceSerializer(wallet).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -52,17 +54,15 @@ class WalletCreateView(APIView):
 class DashboardView(APIView):
     @extend_schema(responses={200: serializers.DashboardSerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = selectors.current_wallet(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=request.user.pk)
         body = {
             "wallet": wallet,
-            "recent_transactions": ledger.recent_entries(wallet_id=wallet.pk, limit=10),
-            "monthly_usage": ledger.month_summary(wallet_id=wallet.pk, period=period_of()),
-            "pricing_rules": active_rules(),
-            "unlocked_influencers_count": wallet.accesses.current()
-            .filter(action_type="influencer_unlock")
-            .values("username")
-            .distinct()
-            .count(),
+            "recent_transactions": ledger.ledger_recent(wallet_id=wallet.pk, limit=10),
+            "monthly_usage": ledger.usage_month_summary(wallet_id=wallet.pk, period=period_of()),
+            "pricing_rules": pricing_rule_list(),
+            "unlocked_influencers_count": access_policy().count_current(
+                wallet_id=wallet.pk, action_type="influencer_unlock"
+            ),
         }
         return Response(serializers.DashboardSerializer(body).data)
 
@@ -76,17 +76,43 @@ class CanPerformView(APIView):
     def get(self, request, action_type):
         query = serializers.CanPerformQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
+        rule = pricing_rule_get(action_type=action_type)  # an unknown action is a 404, wallet or not
         username = query.validated_data.get("username")
-        paid = bool(username) and instagram_access.is_current(
-            wallet_id=request.user.pk, action_type=action_type, reference=normalize_username(username)
-        )
-        decision = selectors.can_perform(
-            user_id=request.user.pk,
+        paid = bool(username) and already_paid(wallet_id=request.user.pk, action_type=action_type, resource=username)
+        try:
+            wallet = wallet_refresh(user_id=request.user.pk)
+        except WalletNotFound:
+            wallet = None  # answered as a decision (reason `wallet_not_found`), not an error
+        decision = selectors.credits_check(
+            wallet=wallet,
             action_type=action_type,
             quantity=query.validated_data["quantity"],
             already_paid=paid,
+            rule=rule,
         )
         return Response(serializers.DecisionSerializer(decision).data)
+
+
+# What `quantity` actions would cost this user now: the price with the free units left this month,
+# and whether the balance covers it. Here rather than in pricing, which knows nothing of wallets.
+class PricingCalculateView(APIView):
+    @extend_schema(
+        request=CalculateRequestSerializer,
+        responses={200: serializers.CalculateResponse, 404: OpenApiResponse(description="`unknown_action_type`")},
+        tags=["pricing"],
+    )
+    def post(self, request):
+        body = CalculateRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rule = pricing_rule_get(action_type=body.validated_data["action_type"])
+        wallet = wallet_refresh(user_id=request.user.pk)
+        usage = selectors.allowance_usage_get(wallet_id=wallet.pk, action_type=rule.action_type)
+        price = quote(
+            rule, quantity=body.validated_data["quantity"], free_remaining=selectors.allowance_remaining(rule, usage)
+        )
+        data = CalculateResponseSerializer(price).data
+        data.update(can_afford=price.total_credits <= wallet.available, current_balance=wallet.available)
+        return Response(data)
 
 
 class AllowancesView(APIView):
@@ -96,7 +122,7 @@ class AllowancesView(APIView):
         tags=["pricing"],
     )
     def get(self, request):
-        return Response(serializers.AllowancesSerializer(selectors.allowances(wallet_id=request.user.pk)).data)
+        return Response(serializers.AllowancesSerializer(selectors.allowance_summary(wallet_id=request.user.pk)).data)
 
 
 class SystemStatsView(APIView):
@@ -107,8 +133,8 @@ class SystemStatsView(APIView):
             "server_time": timezone.now(),
             "current_period": f"{period:%Y-%m}",
             "next_reset": next_period(period),
-            "active_action_types": [rule.action_type for rule in active_rules()],
+            "active_action_types": [rule.action_type for rule in pricing_rule_list()],
         }
         if request.user.is_staff:
-            body["staff"] = selectors.circulation_stats(period=period)
+            body["staff"] = selectors.circulation_summary(period=period)
         return Response(serializers.SystemStatsSerializer(body).data)

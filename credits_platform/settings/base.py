@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "outbox",
     "wallets",
     "transactions",
+    "payments",
     "instagram",
     "ops",
     "notifications",
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "credits_platform.request_logging.RequestLogMiddleware",
+    "common.request_logging.RequestLogMiddleware",
     # As high as possible and before CommonMiddleware (django-cors-headers' instructions), so
     # preflights are answered before anything else, authentication included. Below the request
     # log, so preflights are logged and carry X-Request-ID too.
@@ -129,10 +130,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "credits_platform.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "credits_platform.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Scoped throttles (counters in the default cache: Redis when REDIS_URL is set).
     "DEFAULT_THROTTLE_RATES": {
@@ -149,7 +150,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     # Access tokens whose user id claim is checked before any query (credits_platform/tokens.py).
-    "AUTH_TOKEN_CLASSES": ("credits_platform.tokens.AccessToken",),
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
 
 # CORS for browser frontends on other origins (comma-separated, scheme://host[:port]); none by
@@ -203,7 +204,7 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "credits_platform.openapi.add_error_responses",
+        "common.openapi.add_error_responses",
         "notifications.openapi.add_event_components",
     ],
 }
@@ -238,6 +239,11 @@ PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAY
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))
 
+# Wiring between apps: a lower app never imports a higher one, so where it needs an answer only a
+# higher one has, the configuration names the object that gives it (see .importlinter).
+CREDITS_ACCESS_POLICY = "instagram.access.instagram_access"  # wallets asks: paid for this profile?
+CREDITS_LEDGER_ROW_COUNT = "wallets.selectors.wallet_ledger_rows"  # transactions asks: how many rows?
+
 # Instagram data provider
 INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
 INSTAGRAM_GRAPH_BASE_URL = os.environ.get("INSTAGRAM_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")
@@ -256,7 +262,7 @@ CHECKOUT_CANCEL_URL = os.environ.get("CHECKOUT_CANCEL_URL", "http://127.0.0.1:80
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "credits_platform.request_logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "common.request_logging.RequestIdFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -2,9 +2,9 @@
 
 import pytest
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import known_month
-from transactions.models import TopUp
+from payments.models import TopUp
+from testing.clients import client_for
+from testing.sequences import known_month
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from credits_platform.testing.clients import client_for
+from testing.clients import client_for
 
 pytestmark = pytest.mark.django_db
 ALLOWED = "http://localhost:5173"

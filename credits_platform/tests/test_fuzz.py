@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from credits_platform.testing.clients import client_for  # noqa: F401
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from testing.clients import client_for  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CHECKS = "not_a_server_error,response_schema_conformance,negative_data_rejection,status_code_conformance,content_type_conformance"

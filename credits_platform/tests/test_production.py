@@ -66,7 +66,7 @@ def test_auth_and_gated_endpoints_are_throttled(anon, make_user, settings, monke
     codes = [anon.post("/api/v1/auth/token/", {"username": "x", "password": "y"}, format="json").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
     from instagram.tests.gate_fixtures import ScriptedProvider
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     monkeypatch.setattr("instagram.views.get_provider", lambda: ScriptedProvider())
     client = client_for(make_user(balance=100))

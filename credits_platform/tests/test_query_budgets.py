@@ -1,4 +1,4 @@
-"""Queries per request for every endpoint, pinned (credits_platform/testing/endpoints.py has the list).
+"""Queries per request for every endpoint, pinned (testing/endpoints.py has the list).
 
 Reads of a user's history must cost the same at 10 and at 1,000 ledger rows: a count that grows
 with the history would show up here, long before it shows up in production.
@@ -7,9 +7,9 @@ with the history would show up here, long before it shows up in production.
 import pytest
 from rest_framework.test import APIClient
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.endpoints import READS, WRITES, count_queries
-from credits_platform.testing.sequences import bulk_history, known_month
+from testing.clients import client_for
+from testing.endpoints import READS, WRITES, count_queries
+from testing.sequences import bulk_history, known_month
 
 pytestmark = pytest.mark.django_db
 

@@ -89,7 +89,7 @@ def as_json_schema(node):
 def test_real_gated_answers_match_their_schema(anon, make_user, suffix):
     import jsonschema
 
-    from credits_platform.testing.clients import client_for
+    from testing.clients import client_for
 
     schema = served_schema(anon)
     response = client_for(make_user(balance=500)).get(f"/api/v1/profile/dev_dan{suffix}")

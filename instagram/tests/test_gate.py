@@ -5,14 +5,13 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.endpoints import statements
 from instagram.models import Access
+from testing.clients import client_for
+from testing.endpoints import statements
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_LOCKED, WALLET_NOT_FOUND
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.services import wallet_set_status
-
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +134,7 @@ def test_locked_wallet_is_402(make_user, provider):
 
 
 def test_missing_wallet_is_402(provider):
-    from credits_platform.testing.factories import user_without_wallet
+    from testing.factories import user_without_wallet
 
     user = user_without_wallet()
     response = client_for(user).get("/api/v1/profile/dev_dan")

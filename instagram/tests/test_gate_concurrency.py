@@ -144,10 +144,10 @@ def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_us
     waits to settle. The second must find the access and pay nothing."""
     from instagram.access import instagram_access
     from wallets.gate import Purchase, Ticket, gate_settle
-    from wallets.services import active_rule
+    from pricing.selectors import pricing_rule_get
 
     user = make_user(balance=100)
-    rule = active_rule("profile_posts")
+    rule = pricing_rule_get(action_type="profile_posts")
     purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
                         access=instagram_access, rule=rule)
 
@@ -168,10 +168,11 @@ def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user)
     flight and not set aside the price a second time."""
     from instagram.access import instagram_access
     from wallets.gate import Purchase, gate_reserve
-    from wallets.services import active_rule, credits_reserve
+    from pricing.selectors import pricing_rule_get
+    from wallets.services import credits_reserve
 
     user = make_user(balance=100)
-    rule = active_rule("profile_posts")
+    rule = pricing_rule_get(action_type="profile_posts")
     purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
                         access=instagram_access, rule=rule)
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import PricingRuleFactory
+from testing.clients import client_for
+from testing.factories import PricingRuleFactory
 from notifications.models import Notification
 from outbox.models import OutboxEvent
 from wallets import services

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from credits_platform.testing.clients import client_for
+from testing.clients import client_for
 from notifications.delivery import deliveries_run_due
 from notifications.endpoints import InvalidEndpoint, endpoint_create, endpoint_rotate_secret
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint

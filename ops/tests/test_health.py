@@ -53,3 +53,10 @@ def test_beat_schedules_the_heartbeat(settings):
     assert entry["task"] == TASK_NAME
     assert entry["schedule"] == settings.CELERY_BEAT_HEARTBEAT_SECONDS
     assert entry["options"]["expires"] == settings.CELERY_BEAT_HEARTBEAT_SECONDS
+
+
+def test_health_needs_no_token(anon):
+    response = anon.get("/api/v1/health/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["database"] == "postgresql"

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from credits_platform.testing.clients import client_for
+from testing.clients import client_for
 from transactions.models import LedgerEntry
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.verification import ledger_problems

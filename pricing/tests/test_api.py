@@ -1,8 +1,8 @@
 import pytest
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import use
 from pricing.models import PricingRule
+from testing.clients import client_for
+from testing.sequences import use
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/api/credits/"

@@ -5,9 +5,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import bulk_history, use
-from transactions.models import TopUp
+from testing.clients import client_for
+from testing.sequences import bulk_history, use
 from wallets.services import credits_top_up
 
 pytestmark = pytest.mark.django_db
@@ -162,19 +161,7 @@ class TestSpendingAnalytics:
         assert get(client_for(user), "analytics/spending", months=months).status_code == 400
 
 
-def test_top_up_history_is_the_users_newest_first(make_user):
-    user, other = make_user(), make_user()
-    TopUp.objects.create(wallet_id=user.pk, credits=100, amount_cents=1000, status="completed")
-    TopUp.objects.create(wallet_id=user.pk, credits=500, amount_cents=4500)
-    TopUp.objects.create(wallet_id=other.pk, credits=10, amount_cents=100)
-    body = get(client_for(user), "top-up/history").json()
-    assert body["count"] == 2
-    assert [(t["credits"], t["status"]) for t in body["results"]] == [(500, "pending"), (100, "completed")]
-
-
-@pytest.mark.parametrize(
-    "path", ["transactions", "transactions/search", "usage/monthly", "analytics/spending", "top-up/history"]
-)
+@pytest.mark.parametrize("path", ["transactions", "transactions/search", "usage/monthly", "analytics/spending"])
 def test_needs_a_token(anon, path):
     assert get(anon, path).status_code == 401
 
@@ -185,7 +172,6 @@ def test_second_user_sees_nothing_of_the_first(busy_user, make_user):
     assert get(other, "transactions/search", q="alice").json()["count"] == 0
     assert get(other, "usage/monthly").json()["total_actions"] == 0
     assert get(other, "analytics/spending").json()["total_spent"] == 0
-    assert get(other, "top-up/history").json()["count"] == 0
 
 
 @pytest.mark.parametrize("path", ["transactions", "usage/monthly", "analytics/spending", "transactions/search?q=bulk"])

@@ -3,8 +3,8 @@ import io
 
 import pytest
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import bulk_history
+from testing.clients import client_for
+from testing.sequences import bulk_history
 from transactions.csv_export import COLUMNS
 from wallets.services import credits_adjust
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from credits_platform.testing.factories import UserFactory
+from testing.factories import UserFactory
 from transactions.finance import finance_month_report
 from wallets import services
 

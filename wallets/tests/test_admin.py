@@ -1,9 +1,9 @@
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from credits_platform.testing.sequences import known_month
 from pricing.models import PricingRule
+from testing.sequences import known_month
 from transactions.models import LedgerEntry
 from wallets.models import Wallet
 
@@ -29,7 +29,8 @@ PAGES = [
     "/admin/credits-overview/",
     "/admin/wallets/wallet/",
     "/admin/transactions/ledgerentry/",
-    "/admin/transactions/topup/",
+    "/admin/payments/topup/",
+    "/admin/payments/paymentevent/",
     "/admin/pricing/pricingrule/",
     "/admin/pricing/package/",
     "/admin/pricing/topuptier/",

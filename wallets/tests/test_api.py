@@ -1,10 +1,10 @@
 import pytest
 from django.db import connection
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import user_without_wallet
-from credits_platform.testing.sequences import bulk_history
 from instagram.models import Access
+from testing.clients import client_for
+from testing.factories import user_without_wallet
+from testing.sequences import bulk_history
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_NOT_FOUND
 from wallets.services import wallet_set_status

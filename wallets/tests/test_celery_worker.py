@@ -7,7 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from credits_platform.celery import app
-from credits_platform.testing.factories import UserFactory
+from testing.factories import UserFactory
 from wallets.models import Wallet
 from wallets.tasks import reset_monthly_allowances
 

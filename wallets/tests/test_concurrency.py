@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from credits_platform.testing.factories import PricingRuleFactory
+from testing.factories import PricingRuleFactory
 from transactions.models import LedgerEntry, TransactionType
 from wallets import services
 from wallets.exceptions import InsufficientCredits

@@ -6,10 +6,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import PackageFactory, UserFactory
-from credits_platform.testing.sequences import use
 from pricing.models import Package
+from testing.clients import client_for
+from testing.factories import PackageFactory, UserFactory
+from testing.sequences import use
 from transactions.models import LedgerEntry
 from wallets import services
 from wallets.cycle import reset_period

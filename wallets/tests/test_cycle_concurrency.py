@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from credits_platform.testing.factories import UserFactory
+from testing.factories import UserFactory
 from transactions.models import LedgerEntry
 from wallets import services
 from wallets.cycle import reset_period

@@ -10,7 +10,6 @@ from django.utils import timezone
 from wallets import services
 from wallets.exceptions import InsufficientCredits
 from wallets.models import Hold, HoldStatus, Wallet
-from wallets.selectors import current_wallet
 from wallets.verification import ledger_problems
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +30,11 @@ def test_a_hold_marks_when_its_wallet_is_next_due(make_user, rule):
 def test_a_read_after_expiry_releases_and_a_read_before_does_not(make_user, rule):
     user = make_user(balance=100)
     hold = services.credits_reserve(user_id=user.pk, action_type=rule.action_type, reference="a")
-    assert current_wallet(user_id=user.pk).reserved == 20
+    assert services.wallet_refresh(user_id=user.pk).reserved == 20
     with time_machine.travel(hold.expires_at - timedelta(seconds=1)):
-        assert current_wallet(user_id=user.pk).reserved == 20
+        assert services.wallet_refresh(user_id=user.pk).reserved == 20
     with time_machine.travel(hold.expires_at + timedelta(seconds=1)):
-        refreshed = current_wallet(user_id=user.pk)
+        refreshed = services.wallet_refresh(user_id=user.pk)
     assert (refreshed.reserved, refreshed.available, refreshed.holds_due_at) == (0, 100, None)
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.EXPIRED
     assert ledger_problems() == []
@@ -60,7 +59,7 @@ def test_the_next_due_moves_to_the_hold_still_open(make_user, rule):
     with time_machine.travel(early.created_at + timedelta(seconds=30)):
         late = services.credits_reserve(user_id=user.pk, action_type=rule.action_type, reference="b")
     with time_machine.travel(early.expires_at + timedelta(seconds=1)):
-        refreshed = current_wallet(user_id=user.pk)
+        refreshed = services.wallet_refresh(user_id=user.pk)
     assert (refreshed.reserved, refreshed.holds_due_at) == (20, late.expires_at)
 
 

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.factories import UserFactory
+from testing.clients import client_for
+from testing.factories import UserFactory
 from pricing.models import Package
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services
@@ -225,4 +225,25 @@ def test_the_periodic_task_expires_grants_of_wallets_nobody_touches(make_user):
     with time_machine.travel(soon + timedelta(seconds=1)):
         assert expire_due_grants.apply().get() == 3
     assert [Wallet.objects.get(pk=u.pk).bonus_balance for u in users] == [0, 0, 0]
+    assert ledger_problems() == []
+
+
+def test_admin_grants_to_selected_wallets_and_to_a_package(client, make_user):
+    staff = make_user(is_staff=True, is_superuser=True)
+    alice, bob = make_user(username="alice"), make_user(username="bob")
+    client.force_login(staff)
+    response = client.post(f"/admin/wallets/wallet/grant/?ids={alice.pk}", {
+        "amount": 15, "source": "trial", "reason": "welcome", "expires_in_days": 14})
+    assert response.status_code == 302
+    assert Wallet.objects.get(pk=alice.pk).bonus_balance == 15 and Wallet.objects.get(pk=bob.pk).bonus_balance == 0
+    grant = Grant.objects.get(wallet_id=alice.pk, source="trial")
+    assert (grant.actor_id, grant.expires_at is not None) == (staff.pk, True)
+    free = Package.objects.get(name="Free")
+    client.post("/admin/wallets/wallet/grant/", {"amount": 5, "source": "compensation", "reason": "outage",
+                                                 "package": free.pk})
+    assert Grant.objects.filter(source="compensation").count() == Wallet.objects.filter(package=free).count()
+    page = client.get("/admin/wallets/grant/")
+    assert page.status_code == 200 and b"welcome" in page.content
+    assert client.post(f"/admin/wallets/wallet/grant/?ids={alice.pk}", {"amount": 0, "source": "trial",
+                                                                        "reason": "x"}).status_code == 200  # form errors
     assert ledger_problems() == []

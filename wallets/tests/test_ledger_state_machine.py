@@ -15,13 +15,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from credits_platform.testing.factories import PricingRuleFactory, UserFactory
+from common.periods import next_period, period_of, period_start
+from pricing.exceptions import InvalidAmount
+from testing.factories import PricingRuleFactory, UserFactory
 from transactions.finance import finance_month_report
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services
-from wallets.exceptions import InsufficientCredits, InvalidAmount
+from wallets.exceptions import InsufficientCredits
 from wallets.models import DEFAULT_PRIORITY, Grant, Wallet
-from wallets.periods import next_period, period_of, period_start
 from wallets.verification import ledger_problems
 
 pytestmark = pytest.mark.django_db

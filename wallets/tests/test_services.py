@@ -5,15 +5,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from credits_platform.testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
+from pricing.exceptions import InvalidAmount, UnknownAction
+from pricing.selectors import pricing_rule_get
+from testing.factories import BulkTierFactory, PricingRuleFactory, UserFactory
 from transactions.models import LedgerEntry, TransactionType
 from wallets import services
 from wallets.exceptions import (
     WALLET_LOCKED,
     HoldNotActive,
     InsufficientCredits,
-    InvalidAmount,
-    UnknownAction,
     WalletLocked,
     WalletNotFound,
 )
@@ -175,9 +175,9 @@ class TestReserveCaptureRelease:
 
     def test_a_caller_locked_wallet_runs_in_the_callers_block(self, make_user, rule):
         """With `wallet=` the hold functions add no savepoint: the caller's rollback undoes them too."""
-        from wallets.locking import lock_wallet
-
         from django.test.utils import CaptureQueriesContext
+
+        from wallets.locking import lock_wallet
 
         user = make_user(balance=100)
         with pytest.raises(RuntimeError), transaction.atomic():
@@ -200,7 +200,7 @@ class TestReserveCaptureRelease:
                 services.credits_reserve(user_id=first.pk, action_type="test_action", wallet=lock_wallet(second.pk))
             with pytest.raises(ValueError):
                 services.credits_reserve(
-                    user_id=first.pk, action_type="test_action", rule=services.active_rule("ai_insights")
+                    user_id=first.pk, action_type="test_action", rule=pricing_rule_get(action_type="ai_insights")
                 )
         assert not Hold.objects.exists()
 

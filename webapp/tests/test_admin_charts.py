@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from credits_platform.testing.sequences import known_month
+from testing.sequences import known_month
 
 from .browser import SCREENSHOTS
 

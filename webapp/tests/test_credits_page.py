@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.sequences import known_month
+from testing.clients import client_for
+from testing.sequences import known_month
 from wallets.services import credits_adjust
 
 from .browser import SCREENSHOTS
@@ -151,7 +151,7 @@ def test_sign_out_forgets_the_tokens(page, live_server, demo):
     sign_in(page, live_server, *DEMO)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Username")).to_be_visible()
-    assert page.evaluate("sessionStorage.length") == 0
+    page.wait_for_function("sessionStorage.length === 0", timeout=5000)
 
 
 @pytest.mark.parametrize("width", [375, 1400])

@@ -94,6 +94,7 @@ export class CreditsApp extends LitElement {
       try {
         if (!refresh) throw new Error("no refresh token");
         const tokens = await this.api.post("auth/token/refresh/", { refresh });
+        if (STORE.getItem(KEYS.refresh) !== refresh) return; // signed out (or in again) meanwhile
         STORE.setItem(KEYS.access, tokens.access);
         if (tokens.refresh) STORE.setItem(KEYS.refresh, tokens.refresh);
         this.access = tokens.access;
@@ -109,10 +110,12 @@ export class CreditsApp extends LitElement {
 
   async signOut() {
     const refresh = STORE.getItem(KEYS.refresh);
-    // The server may offer a logout that revokes the refresh token; without one (404) forgetting is enough.
-    if (refresh) await new CreditsApi(this.apiBase, this.access).post("auth/logout/", { refresh }).catch(() => null);
+    const access = this.access;
+    // Forget first, so the page is signed out at once and nothing in flight can count as signed in.
     this.forget();
     this.banner = { kind: "good", text: "You are signed out." };
+    // The server revokes the refresh token (auth/logout/); a server without it (404) needs nothing more.
+    if (refresh) await new CreditsApi(this.apiBase, access).post("auth/logout/", { refresh }).catch(() => null);
   }
 
   forget() {

@@ -3,7 +3,7 @@ import csv
 from django.core.management.base import BaseCommand, CommandError
 
 from transactions.finance import CREDIT_COLUMNS, finance_month_report
-from wallets.periods import parse_period, period_of
+from common.periods import parse_period, period_of
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from credits_platform.exceptions import DomainError
+from common.exceptions import DomainError
 from wallets.services import credits_adjust
 
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from wallets.exceptions import InvalidAmount
+from pricing.exceptions import InvalidAmount
 from wallets.models import STAFF_SOURCES
 from wallets.services import credits_grant
 

@@ -1,26 +1,15 @@
+"""Money in: start a checkout, receive the provider's webhook, list the user's top-ups."""
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from credits_platform.serializers import StrictSerializer
+from common.pagination import StrictQueryParams
 
-from . import services, stripe_gateway
-
-
-class CheckoutRequestSerializer(StrictSerializer):
-    credits = serializers.IntegerField(min_value=1, max_value=10_000_000)
-
-
-class CheckoutSerializer(serializers.Serializer):
-    top_up_id = serializers.IntegerField(source="pk")
-    credits = serializers.IntegerField()
-    amount_cents = serializers.IntegerField()
-    currency = serializers.CharField()
-    status = serializers.CharField()
-    session_id = serializers.CharField(source="provider_reference")
-    checkout_url = serializers.CharField()
+from . import selectors, services, stripe_gateway
+from .serializers import CheckoutRequestSerializer, CheckoutSerializer, TopUpSerializer
 
 
 class CheckoutView(APIView):
@@ -37,7 +26,7 @@ class CheckoutView(APIView):
     def post(self, request):
         body = CheckoutRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        top_up = services.topup_checkout(user=request.user, credits=body.validated_data["credits"])
+        top_up = services.top_up_checkout(user=request.user, credits=body.validated_data["credits"])
         return Response(CheckoutSerializer(top_up).data, status=status.HTTP_201_CREATED)
 
 
@@ -56,5 +45,17 @@ class StripeWebhookView(APIView):
     )
     def post(self, request):
         event = stripe_gateway.verify_event(request.body, request.headers.get("Stripe-Signature", ""))
-        record = services.process_event(event)
+        record = services.payment_event_process(event)
         return Response({"received": True, "event_id": record.event_id})
+
+
+class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
+    serializer_class = TopUpSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.top_up_list(wallet_id=self.request.user.pk)
+
+    @extend_schema(tags=["top-up"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -167,7 +167,7 @@ def test_refresh_and_logout_query_budgets(anon, user):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from credits_platform.testing.endpoints import statements
+    from testing.endpoints import statements
 
     refresh = str(RefreshToken.for_user(user))
     with CaptureQueriesContext(connection) as captured:

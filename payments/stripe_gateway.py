@@ -1,11 +1,31 @@
-"""The only code that talks to Stripe's API. Called outside any transaction (no lock held)."""
+"""The only code that talks to Stripe's API. Called outside any transaction (no lock held).
+
+It answers with our own values (`CheckoutSession`, `WebhookEvent`), never Stripe's objects, so
+the rest of payments does not depend on the SDK's types."""
 
 import json
+from dataclasses import dataclass
 
 import stripe
 from django.conf import settings
 
 from .exceptions import InvalidSignature, PaymentProviderFailed, PaymentsNotConfigured
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str  # where the buyer pays
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """An event Stripe signed: its id and type, the object it is about, and the body as received."""
+
+    id: str
+    type: str
+    object: dict
+    payload: dict
 
 
 def _client() -> stripe.StripeClient:
@@ -14,7 +34,12 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE})
 
 
-def create_checkout_session(*, top_up, customer_email: str = "") -> stripe.checkout.Session:
+def ensure_configured() -> None:
+    """PaymentsNotConfigured (503) unless a secret key is set."""
+    _client()
+
+
+def create_checkout_session(*, top_up, customer_email: str = "") -> CheckoutSession:
     params = {
         "mode": "payment",
         "line_items": [
@@ -35,15 +60,16 @@ def create_checkout_session(*, top_up, customer_email: str = "") -> stripe.check
     if customer_email:
         params["customer_email"] = customer_email
     try:
-        return _client().v1.checkout.sessions.create(
+        session = _client().v1.checkout.sessions.create(
             params=params, options={"idempotency_key": f"top-up-{top_up.pk}"}
         )
     except stripe.StripeError as error:
         raise PaymentProviderFailed() from error
+    return CheckoutSession(id=session.id, url=session.url or "")
 
 
-def verify_event(payload: bytes, signature: str) -> dict:
-    """The event as a dict, if and only if Stripe signed it with our webhook secret."""
+def verify_event(payload: bytes, signature: str) -> WebhookEvent:
+    """The event, if and only if Stripe signed it with our webhook secret."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise PaymentsNotConfigured()
     try:
@@ -53,4 +79,6 @@ def verify_event(payload: bytes, signature: str) -> dict:
         raise InvalidSignature() from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise InvalidSignature("The webhook body is not a Stripe event.")
-    return event
+    return WebhookEvent(
+        id=event["id"], type=event.get("type", ""), object=event["data"].get("object") or {}, payload=event
+    )

@@ -20,7 +20,7 @@ def known_month(user) -> None:
     use(user, "influencer_unlock", "chef.carla")
     use(user, "detailed_analytics", "alice.travels")
     use(user, "ai_insights", "dev_dan")
-    credits_top_up(user_id=user.pk, amount=40, reference="test", idempotency_key=f"test-topup-{user.pk}")
+    credits_top_up(user_id=user.pk, amount=40, reference="test", idempotency_key=f"test-top-up-{user.pk}")
 
 
 def bulk_history(user, rows: int) -> None:

@@ -7,10 +7,11 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from credits_platform.testing.clients import client_for
-from credits_platform.testing.endpoints import statements
-from credits_platform.testing.sequences import use
-from transactions.models import LedgerEntry, PaymentEvent, TopUp
+from payments.models import PaymentEvent, TopUp
+from testing.clients import client_for
+from testing.endpoints import statements
+from testing.sequences import use
+from transactions.models import LedgerEntry
 from wallets.models import Wallet
 from wallets.verification import ledger_problems
 
@@ -185,7 +186,7 @@ def test_concurrent_deliveries_credit_once(make_user, stripe_server, live_server
 
 @pytest.mark.django_db
 def test_checkout_and_webhook_query_budgets(api, anon, user, stripe_server):
-    """Pinned like every other endpoint's (credits_platform/testing/endpoints.py)."""
+    """Pinned like every other endpoint's (testing/endpoints.py)."""
     with CaptureQueriesContext(connection) as checkout:
         body = api.post(CHECKOUT, {"credits": 100}, format="json").json()
     event = session_event("evt_budget", "checkout.session.completed", body["session_id"], body["top_up_id"])

@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from credits_platform.exceptions import DomainError
+from common.exceptions import DomainError
 
 
 class PaymentsNotConfigured(DomainError):

@@ -1,6 +1,7 @@
 """Billing periods are calendar months in UTC, named by their first day."""
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 

@@ -24,8 +24,8 @@ def _series(rows: list[dict], days: list, key: str) -> list[dict]:
 def spending_overview(request):
     since = (timezone.now() - timedelta(days=DAYS - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [since.date() + timedelta(days=i) for i in range(DAYS)]
-    spent = selectors.daily_by_action(since=since)
-    added = selectors.daily_credits_in(since=since)
+    spent = selectors.usage_daily_by_action(since=since)
+    added = selectors.ledger_daily_credits_in(since=since)
 
     per_action = defaultdict(lambda: {"credits": 0, "actions": 0})
     per_day = defaultdict(lambda: {"credits": 0, "actions": 0})

@@ -1,16 +1,11 @@
+"""Sign-up and tokens through the API."""
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
-
-
-def test_health_needs_no_token(anon):
-    response = anon.get("/api/v1/health/")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok"
-    assert response.json()["database"] == "postgresql"
 
 
 def test_register_then_token_then_refresh(anon):
@@ -67,12 +62,6 @@ def test_wrong_password_is_401_json(anon, user):
     response = anon.post("/api/v1/auth/token/", {"username": user.username, "password": "nope"}, format="json")
     assert response.status_code == 401
     assert set(response.json()) >= {"detail", "code"}
-
-
-def test_unknown_url_is_json_404(anon):
-    response = anon.get("/api/v1/nothing-here/")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_demo_user_from_make_run_can_obtain_a_token(anon):

@@ -16,7 +16,7 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from .serializers import StrictSerializer
+from common.serializers import StrictSerializer
 
 NO_USER_ID = "Token contained no recognizable user identification."
 USER_NOT_FOUND = "User not found."

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wallets', '0005_grants_from_buckets'),
+        ('wallets', '0006_fewer_indexes'),
         ('outbox', '0001_initial'),  # the ledger writer writes events in its transactions
     ]
 

@@ -1,4 +1,4 @@
-"""`python -m credits_platform.service_check` run as `make test` runs it, against real sockets."""
+"""`python -m ops.service_check` run as `make test` runs it, against real sockets."""
 
 import os
 import socket
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from credits_platform.service_check import masked
+from ops.service_check import masked
 
 REACHABLE_POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/credits")
 
@@ -15,7 +15,7 @@ REACHABLE_POSTGRES = os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.
 def run_check(*services: str, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, **env}
     return subprocess.run(
-        [sys.executable, "-m", "credits_platform.service_check", *services],
+        [sys.executable, "-m", "ops.service_check", *services],
         capture_output=True, text=True, timeout=30, env=environment,
     )
 

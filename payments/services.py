@@ -9,23 +9,25 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
-from wallets.exceptions import InvalidAmount
+from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
 
-from ..models import PaymentEvent, TopUp, TopUpStatus
 from . import stripe_gateway
 from .exceptions import EventNotReady
+from .models import PaymentEvent, TopUp, TopUpStatus
+from .stripe_gateway import WebhookEvent
 
 logger = logging.getLogger("credits.payments")
 
 
-def topup_checkout(*, user, credits: int) -> TopUp:
+def top_up_checkout(*, user, credits: int) -> TopUp:
     try:
-        price = quote_top_up(credits)
+        price = quote_top_up(credits, tiers=top_up_tier_list())
     except TopUpOutOfRange as error:
         raise InvalidAmount(str(error)) from None
-    stripe_gateway._client()  # refuse early (503) before recording anything if payments are off
+    stripe_gateway.ensure_configured()  # refuse early (503) before recording anything if payments are off
     top_up = TopUp.objects.create(
         wallet_id=user.pk, credits=credits, amount_cents=price.total, currency=price.currency, provider="stripe"
     )
@@ -35,7 +37,7 @@ def topup_checkout(*, user, credits: int) -> TopUp:
         TopUp.objects.filter(pk=top_up.pk).update(status=TopUpStatus.FAILED, updated_at=timezone.now())
         raise
     top_up.provider_reference = session.id
-    top_up.checkout_url = session.url or ""
+    top_up.checkout_url = session.url
     top_up.save(update_fields=["provider_reference", "checkout_url", "updated_at"])
     return top_up
 
@@ -50,7 +52,7 @@ def _locked_top_up(session: dict) -> TopUp | None:
 
 
 @transaction.atomic
-def topup_complete(session: dict) -> TopUp | None:
+def top_up_complete(session: dict) -> TopUp | None:
     """checkout.session.completed: credit the purchased bucket once (the ledger key guarantees it)."""
     top_up = _locked_top_up(session)
     if top_up is None:
@@ -78,7 +80,7 @@ def topup_complete(session: dict) -> TopUp | None:
 
 
 @transaction.atomic
-def topup_fail(session: dict) -> TopUp | None:
+def top_up_fail(session: dict) -> TopUp | None:
     top_up = _locked_top_up(session)
     if top_up is not None and top_up.status == TopUpStatus.PENDING:
         top_up.status = TopUpStatus.FAILED
@@ -87,7 +89,7 @@ def topup_fail(session: dict) -> TopUp | None:
 
 
 @transaction.atomic
-def topup_refund(charge: dict) -> TopUp | None:
+def top_up_refund(charge: dict) -> TopUp | None:
     """charge.refunded: take back the refunded share of this purchase's own credits that is still unspent."""
     intent = charge.get("payment_intent") or ""
     top_up = TopUp.objects.select_for_update().filter(payment_intent=intent).first() if intent else None
@@ -116,23 +118,23 @@ def topup_refund(charge: dict) -> TopUp | None:
 
 
 HANDLERS = {
-    "checkout.session.completed": topup_complete,
-    "checkout.session.async_payment_succeeded": topup_complete,
-    "checkout.session.expired": topup_fail,
-    "checkout.session.async_payment_failed": topup_fail,
-    "charge.refunded": topup_refund,
+    "checkout.session.completed": top_up_complete,
+    "checkout.session.async_payment_succeeded": top_up_complete,
+    "checkout.session.expired": top_up_fail,
+    "checkout.session.async_payment_failed": top_up_fail,
+    "charge.refunded": top_up_refund,
 }
 
 
-def _record(event: dict) -> PaymentEvent:
+def _record(event: WebhookEvent) -> PaymentEvent:
     try:
         with transaction.atomic():
-            return PaymentEvent.objects.create(event_id=event["id"], event_type=event.get("type", ""), payload=event)
+            return PaymentEvent.objects.create(event_id=event.id, event_type=event.type, payload=event.payload)
     except IntegrityError:  # a redelivery: the first receipt is the record
-        return PaymentEvent.objects.get(event_id=event["id"])
+        return PaymentEvent.objects.get(event_id=event.id)
 
 
-def process_event(event: dict) -> PaymentEvent:
+def payment_event_process(event: WebhookEvent) -> PaymentEvent:
     """Record the event, then apply it once. Concurrent deliveries of one event serialize on its row."""
     record = _record(event)
     handler = HANDLERS.get(record.event_type)
@@ -144,7 +146,7 @@ def process_event(event: dict) -> PaymentEvent:
         if handler is not None:
             try:
                 with transaction.atomic():
-                    handler(event["data"].get("object") or {})
+                    handler(event.object)
             except EventNotReady as error:
                 not_ready = error
         if not_ready is None:

@@ -1,4 +1,4 @@
-"""`python -m credits_platform.service_check postgres redis`: connect for real, one clear line per failure.
+"""`python -m ops.service_check postgres redis`: connect for real, one clear line per failure.
 
 Used by `make test` and `make bench` before anything else, so a missing service is one readable
 line ("postgres (TEST_DATABASE_URL) at postgres://root@127.0.0.1:5432/postgres: connection

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as DocumentedRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenViewBase
 
-from .serializers import StrictSerializer
+from common.serializers import StrictSerializer
+
 from .tokens import LoggedOutSerializer, LogoutSerializer, TokenRefreshSerializer
 
 User = get_user_model()

@@ -1,0 +1,1 @@
+"""Money coming in: top-ups, the payment provider (Stripe), its webhook events. Uses wallets to credit."""

@@ -1,0 +1,12 @@
+"""Paths relative to /api/v1/: the buyer's under api/credits/ (the frontend's prefix), the
+provider's webhook under payments/."""
+
+from common.routing import route
+
+from . import views
+
+urlpatterns = [
+    route("api/credits/top-up/checkout", views.CheckoutView.as_view(), "top-up-checkout"),
+    route("api/credits/top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
+    route("payments/stripe/webhook", views.StripeWebhookView.as_view(), "stripe-webhook"),
+]
