@@ -47,6 +47,7 @@ def _dispatch_one(event_id: int) -> OutboxEvent | None:
             ignore_conflicts=True,
         )
         title, message = title_and_message(event.event_type, event.data)
+        # The owner exists: a user with a wallet cannot be deleted (the ledger protects it).
         Notification.objects.bulk_create(
             [Notification(user_id=event.wallet_id, event=event, event_type=event.event_type, title=title,
                           message=message, data=event.data, created_at=event.created_at)],
@@ -59,7 +60,8 @@ def _dispatch_one(event_id: int) -> OutboxEvent | None:
 
 def _email(event: OutboxEvent) -> None:
     """One email per event: the notification is claimed (emailed_at) before sending, so a retried
-    dispatch never sends twice; a failed send is logged and released for the next dispatch sweep."""
+    dispatch never sends twice. A failed send is logged and not retried (at most once: the in-app
+    notification and the webhooks still carry the event)."""
     if event.event_type not in EMAILED:
         return
     user = get_user_model().objects.filter(pk=event.wallet_id).only("email").first()

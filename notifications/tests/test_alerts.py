@@ -170,3 +170,4 @@ def test_expired_grants_and_refunds_emit_their_events(make_user):
     services.grants_expire_due(now=timezone.now() + timedelta(seconds=5))
     [expired] = events(user, "credits.expired")
     assert expired.data["credits"] == 7 and expired.data["source"] == "promo"
+
