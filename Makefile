@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test bench fuzz worker beat clean frontend client
+.PHONY: install run test chaos bench fuzz worker beat clean frontend client
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -26,8 +26,12 @@ test: install
 	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the TypeScript regeneration test will skip"; fi
 	$(BIN)/pytest
 
+chaos: install
+	@$(BIN)/python -m credits_platform.service_check postgres redis
+	$(BIN)/pytest -m chaos -s credits_platform/tests/test_chaos.py
+
 fuzz: install
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing} $(BIN)/pytest credits_platform/tests/test_fuzz.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} $(BIN)/pytest credits_platform/tests/test_fuzz.py
 
 bench: install
 	@$(BIN)/python -m ops.service_check postgres

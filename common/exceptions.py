@@ -2,12 +2,16 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .unavailable import is_database_unavailable, log_unavailable, retry_after, unavailable_body
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,13 @@ def _flatten_validation(detail) -> str:
     return str(detail)
 
 
+def _answer_in_json(context) -> None:
+    """Errors are JSON whatever renderer the request asked for (`?format=csv` included)."""
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+
+
 def _sentence(text) -> str:
     text = " ".join(str(text).split())
     return text if text.endswith((".", "!", "?")) else f"{text}."
@@ -62,9 +73,21 @@ def _readable(exc: drf_exceptions.APIException) -> tuple[str, str]:
 
 
 def exception_handler(exc, context):
+    _answer_in_json(context)
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail, "code": exc.code, **exc.extra}
         return Response(body, status=exc.status_code, headers=exc.headers)
+
+    if is_database_unavailable(exc):
+        log_unavailable(exc, context.get("view"))
+        return Response(unavailable_body(), status=503, headers={"Retry-After": retry_after()})
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length, read past the bound
+        return Response({"detail": "The request body is too large.", "code": "request_too_large"}, status=413)
+    if isinstance(exc, DataError):
+        # Input the database refused (validation should have caught it): the transaction rolled
+        # back, so it is the client's 400, logged in full so the missing validation gets added.
+        logger.error("Database refused input in %s", context.get("view"), exc_info=exc)
+        return Response({"detail": "Invalid input.", "code": "invalid"}, status=400)
 
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

@@ -16,6 +16,11 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.reset_monthly_allowances",
         "schedule": crontab(minute=0, hour=0, day_of_month=1),
     },
+    # Logs an error naming each wallet whose balance, row counter or holds disagree with its ledger.
+    "verify-ledger": {
+        "task": "wallets.tasks.verify_ledger",
+        "schedule": crontab(minute=30, hour=3),
+    },
     # Only tidies wallets nobody touches: a read or charge releases its own wallet's expired holds.
     "release-stale-holds": {
         "task": "wallets.tasks.release_stale_holds",

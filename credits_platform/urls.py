@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.auth import LogoutView, RegisterView, TokenRefresh, TokenView
 from common.routing import route
 from ops.health import health
+from ops.metrics import metrics_view
 from transactions.admin_views import spending_overview
 from transactions.finance_api import finance_page
 from webapp.views import CreditsPage
@@ -26,6 +27,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     path("admin/credits-overview/", admin.site.admin_view(spending_overview), name="credits-overview"),
     path("admin/credits-finance/", admin.site.admin_view(finance_page), name="credits-finance"),
     path("admin/", admin.site.urls),
@@ -33,5 +35,6 @@ urlpatterns = [
     path("app/", CreditsPage.as_view(), name="credits-app"),
 ]
 
+handler400 = "common.errors.bad_request"
 handler404 = "common.errors.not_found"
 handler500 = "common.errors.server_error"

@@ -1,5 +1,7 @@
 """The four premium views. Each is gated: it asks first (permission), then pays only on success."""
 
+import logging
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -18,6 +20,8 @@ from .providers import get_provider
 from .providers.base import ProfileNotFound, UpstreamError, UpstreamTimeout
 from .usernames import is_valid_username, normalize_username
 
+logger = logging.getLogger("credits.instagram")
+
 
 def username_reference(request, username: str, **kwargs) -> str:
     """The resource a gated view charges for: the (validated) Instagram username."""
@@ -27,10 +31,10 @@ def username_reference(request, username: str, **kwargs) -> str:
     return name
 
 
-def fetch(call):
+def fetch(call, provider=None):
     """Run a provider call, turning its failures into API errors (the gate then releases the hold)."""
     try:
-        return call(get_provider())
+        return call(provider or get_provider())
     except ProfileNotFound:
         raise ProfileNotFoundError() from None
     except UpstreamTimeout:
@@ -40,7 +44,18 @@ def fetch(call):
 
 
 def profile_with_posts(name: str):
-    return fetch(lambda provider: provider.get_profile(name)), fetch(lambda provider: provider.get_posts(name))
+    provider = get_provider()  # one provider, one deadline for both calls
+    return fetch(lambda p: p.get_profile(name), provider), fetch(lambda p: p.get_posts(name), provider)
+
+
+def computed(compute, profile, posts) -> dict:
+    """Analytics over provider data. The provider validates shapes and bounds; should a value
+    still break the maths, that is the upstream's data: a 502 (nothing charged), not a 500."""
+    try:
+        return compute(profile, posts)
+    except (ArithmeticError, TypeError, ValueError):
+        logger.exception("analytics failed on provider data for %s", profile.username)
+        raise UpstreamFailed() from None
 
 
 GATE_ERRORS = {
@@ -54,7 +69,10 @@ GATE_ERRORS = {
     ),
     404: OpenApiResponse(description="Unknown profile (`profile_not_found`)."),
     502: OpenApiResponse(description="Provider failure (`upstream_error`); nothing charged."),
-    504: OpenApiResponse(description="Provider timeout (`upstream_timeout`); nothing charged."),
+    504: OpenApiResponse(
+        description="Provider timeout (`upstream_timeout`) or served past the request deadline (`deadline_exceeded`); "
+        "nothing charged."
+    ),
 }
 CHARGE_HEADERS = [
     OpenApiParameter(
@@ -127,7 +145,7 @@ class AnalyticsView(GatedView):
     @charges_credits
     def get(self, request, username):
         profile, posts = profile_with_posts(username_reference(request, username))
-        return Response({"username": profile.username, **analytics.profile_analytics(profile, posts)})
+        return Response({"username": profile.username, **computed(analytics.profile_analytics, profile, posts)})
 
 
 class InsightsView(GatedView):
@@ -142,7 +160,7 @@ class InsightsView(GatedView):
     @charges_credits
     def get(self, request, username):
         profile, posts = profile_with_posts(username_reference(request, username))
-        return Response({"username": profile.username, **insights.ai_insights(profile, posts)})
+        return Response({"username": profile.username, **computed(insights.ai_insights, profile, posts)})
 
 
 class PostsPagination(PageNumberPagination):

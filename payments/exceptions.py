@@ -20,6 +20,13 @@ class InvalidSignature(DomainError):
     detail = "The webhook signature is not valid."
 
 
+class EventRejected(DomainError):
+    """Processing a signed event failed: the receipt keeps the error, and Stripe retries."""
+
+    code = "event_rejected"
+    detail = "The event could not be applied; it is recorded with the error and will be retried."
+
+
 class EventNotReady(DomainError):
     """An event that arrived before the one it depends on: refused so the provider delivers it again."""
 

@@ -9,13 +9,14 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.unavailable import is_database_unavailable
 from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
 
 from . import stripe_gateway
-from .exceptions import EventNotReady
+from .exceptions import EventNotReady, EventRejected
 from .models import PaymentEvent, TopUp, TopUpStatus
 from .stripe_gateway import WebhookEvent
 
@@ -138,21 +139,25 @@ def payment_event_process(event: WebhookEvent) -> PaymentEvent:
     """Record the event, then apply it once. Concurrent deliveries of one event serialize on its row."""
     record = _record(event)
     handler = HANDLERS.get(record.event_type)
-    not_ready = None
+    failure = None
     with transaction.atomic():
         record = PaymentEvent.objects.select_for_update().get(pk=record.pk)
         if record.processed_at is not None:
             return record
         if handler is not None:
             try:
-                with transaction.atomic():
+                with transaction.atomic():  # a savepoint: a failure undoes the handler, not the receipt
                     handler(event.object)
             except EventNotReady as error:
-                not_ready = error
-        if not_ready is None:
-            record.processed_at = timezone.now()
-        record.error = not_ready.detail if not_ready else ""
+                failure, record.error = error, error.detail
+            except Exception as error:
+                if is_database_unavailable(error):
+                    raise  # nothing can be recorded: a 503, and Stripe delivers it again
+                logger.exception("payment event %s (%s) failed", record.event_id, record.event_type)
+                failure, record.error = EventRejected(), f"{type(error).__name__}: {error}"[:2000]
+        if failure is None:
+            record.processed_at, record.error = timezone.now(), ""
         record.save(update_fields=["processed_at", "error"])
-    if not_ready is not None:
-        raise not_ready
+    if failure is not None:
+        raise failure
     return record

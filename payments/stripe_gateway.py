@@ -3,11 +3,14 @@
 It answers with our own values (`CheckoutSession`, `WebhookEvent`), never Stripe's objects, so
 the rest of payments does not depend on the SDK's types."""
 
-import json
+import re
+import time
 from dataclasses import dataclass
 
 import stripe
 from django.conf import settings
+
+from common.parsers import loads_bounded
 
 from .exceptions import InvalidSignature, PaymentProviderFailed, PaymentsNotConfigured
 
@@ -68,15 +71,32 @@ def create_checkout_session(*, top_up, customer_email: str = "") -> CheckoutSess
     return CheckoutSession(id=session.id, url=session.url or "")
 
 
+STALE_SIGNATURE = "The webhook signature is outside the {tolerance} s tolerance: a replay, refused."
+_TIMESTAMP = re.compile(r"(?:^|,)\s*t=(\d{1,12})(?:,|$)")
+
+
+def _check_age(signature: str) -> None:
+    """Stripe signs the delivery time; one older (or newer) than the tolerance is a replay.
+    Stripe's own check only looks at old signatures, so a future one is refused here too."""
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+    match = _TIMESTAMP.search(signature)
+    if match is None or abs(time.time() - int(match.group(1))) > tolerance:
+        raise InvalidSignature(STALE_SIGNATURE.format(tolerance=tolerance))
+
+
 def verify_event(payload: bytes, signature: str) -> WebhookEvent:
-    """The event, if and only if Stripe signed it with our webhook secret."""
+    """The event, if and only if Stripe signed it with our webhook secret, recently."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise PaymentsNotConfigured()
     try:
         stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, settings.STRIPE_WEBHOOK_SECRET)
-        event = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError):
         raise InvalidSignature() from None
+    _check_age(signature)
+    try:
+        event = loads_bounded(payload)  # signed by Stripe, and still not trusted to be shallow
+    except ValueError:
+        raise InvalidSignature("The webhook body is not a Stripe event.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise InvalidSignature("The webhook body is not a Stripe event.")
     return WebhookEvent(

@@ -38,7 +38,9 @@ class StripeWebhookView(APIView):
     @extend_schema(
         request=None,
         responses={200: OpenApiResponse(description="Event recorded (and applied once)."),
-                   400: OpenApiResponse(description="`invalid_signature`"),
+                   400: OpenApiResponse(description="`invalid_signature` (a signature older or newer than "
+                                                    "STRIPE_WEBHOOK_TOLERANCE_SECONDS included) or `event_rejected` "
+                                                    "(processing failed: the receipt keeps the error)"),
                    409: OpenApiResponse(description="`event_out_of_order`: retried by Stripe"),
                    503: OpenApiResponse(description="`payments_not_configured`")},
         tags=["payments"],

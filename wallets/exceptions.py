@@ -48,3 +48,9 @@ class HoldNotActive(DomainError):
 class InvalidIdempotencyKey(DomainError):
     code = "invalid_idempotency_key"
     detail = "Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
+class DeadlineExceeded(DomainError):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    code = "deadline_exceeded"
+    detail = "The request took too long to serve. Nothing was charged; please try again."

@@ -14,19 +14,22 @@ paid? a hold in flight? this key seen before?) in a single statement.
 
 import functools
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from rest_framework.permissions import BasePermission
 
+from common.metrics import CREDITS_CHARGED, GATE_OUTCOMES
 from pricing.models import PricingRule
 from pricing.selectors import pricing_rule_get
 
-from .exceptions import InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
+from .exceptions import DeadlineExceeded, InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import Hold, HoldStatus, Wallet
 from .selectors import credits_check
@@ -183,6 +186,7 @@ def charges_credits(method):
 
     @functools.wraps(method)
     def wrapper(view, request, *args, **kwargs):
+        started = time.monotonic()
         purchase = Purchase(
             user_id=request.user.pk,
             action_type=view.credit_action,
@@ -195,11 +199,18 @@ def charges_credits(method):
             response = method(view, request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 gate_abandon(ticket)
+                GATE_OUTCOMES.labels(purchase.action_type, "abandoned").inc()
                 return response
+            if time.monotonic() - started > settings.CREDITS_REQUEST_DEADLINE_SECONDS:
+                # The client has likely given up (and may retry): a late success is not charged.
+                raise DeadlineExceeded()
             settlement = gate_settle(purchase, ticket)
         except BaseException:
             gate_abandon(ticket)  # releasing a settled or released hold changes nothing
+            GATE_OUTCOMES.labels(purchase.action_type, "abandoned").inc()
             raise
+        GATE_OUTCOMES.labels(purchase.action_type, "charged" if settlement.charged else "not_charged").inc()
+        CREDITS_CHARGED.labels(purchase.action_type).inc(settlement.charged)
         response[CHARGED_HEADER] = str(settlement.charged)
         response[REMAINING_HEADER] = str(settlement.balance)
         return response
@@ -233,5 +244,6 @@ class HasCreditsFor(BasePermission):
             wallet = wallet_refresh(user_id=wallet.pk)  # a new month or an expired hold: settle it first
         decision = credits_check(wallet=wallet, action_type=action_type, already_paid=paid, rule=rule)
         if decision.reason == "insufficient_credits":
+            GATE_OUTCOMES.labels(action_type, "refused").inc()
             raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
         return True

@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from common.db_timeouts import use_job_timeouts
 from common.periods import next_period, period_of, period_start
 from outbox.events import EventType
 from outbox.services import event_emit, events_emitted_in_bulk
@@ -360,6 +361,7 @@ def wallets_roll_over(*, period: date, low: int, high: int, skip_locked: bool = 
     transaction; returns how many. Wallets another transaction has locked are skipped with
     `skip_locked` (that transaction catches its wallet up itself, or a later pass waits for it)."""
     with transaction.atomic():
+        use_job_timeouts()  # a batch job: its last pass waits for the row locks requests hold
         return _run(
             sql.ROLL_OVER, "w.user_id >= %(low)s AND w.user_id < %(high)s",
             {**_roll_over_params(period), "low": low, "high": high},

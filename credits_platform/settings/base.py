@@ -114,8 +114,22 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis answers in well under a millisecond; a Redis that has not answered in these many seconds
+# is down or hung, and the cache falls back to process memory (see common/cache.py).
+REDIS_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("REDIS_CONNECT_TIMEOUT_SECONDS", "0.5"))
+REDIS_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("REDIS_SOCKET_TIMEOUT_SECONDS", "0.5"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "common.cache.FailoverCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "FAILOVER_SECONDS": float(os.environ.get("REDIS_FAILOVER_SECONDS", "5")),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -125,7 +139,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.BoundedJSONParser"],  # JSON_MAX_DEPTH
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -233,6 +247,9 @@ CELERY_BEAT_HEARTBEAT_SECONDS = float(os.environ.get("CELERY_BEAT_HEARTBEAT_SECO
 # Credits
 CREDITS_HOLD_TTL_SECONDS = int(os.environ.get("CREDITS_HOLD_TTL_SECONDS", "120"))
 CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
+# A gated request served later than this after its reservation is not charged (504): well inside
+# the hold TTL, so the sweeper never releases a hold a request is still about to capture.
+CREDITS_REQUEST_DEADLINE_SECONDS = float(os.environ.get("CREDITS_REQUEST_DEADLINE_SECONDS", "20"))
 # Purchased credits never expire unless this is set (days from the purchase).
 PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAYS", "0")) or None
 
@@ -249,12 +266,15 @@ INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
 INSTAGRAM_GRAPH_BASE_URL = os.environ.get("INSTAGRAM_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")
 INSTAGRAM_ACCESS_TOKEN = os.environ.get("INSTAGRAM_ACCESS_TOKEN", "")
 INSTAGRAM_BUSINESS_ACCOUNT_ID = os.environ.get("INSTAGRAM_BUSINESS_ACCOUNT_ID", "")
-INSTAGRAM_TIMEOUT_SECONDS = float(os.environ.get("INSTAGRAM_TIMEOUT_SECONDS", "5"))
+INSTAGRAM_TIMEOUT_SECONDS = float(os.environ.get("INSTAGRAM_TIMEOUT_SECONDS", "5"))  # one deadline per request
+INSTAGRAM_MAX_RESPONSE_BYTES = int(os.environ.get("INSTAGRAM_MAX_RESPONSE_BYTES", str(2 * 1024 * 1024)))
 INSTAGRAM_CACHE_SECONDS = int(os.environ.get("INSTAGRAM_CACHE_SECONDS", "300"))
 
 # Stripe Checkout for top-ups; without a secret key checkout answers 503 payments_not_configured.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# A webhook signed longer ago (or further ahead) than this is a replay and is refused.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 CHECKOUT_SUCCESS_URL = os.environ.get("CHECKOUT_SUCCESS_URL", "http://127.0.0.1:8000/top-up/success")
 CHECKOUT_CANCEL_URL = os.environ.get("CHECKOUT_CANCEL_URL", "http://127.0.0.1:8000/top-up/cancel")
@@ -278,3 +298,49 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 WEBHOOK_RETRY_WINDOW_HOURS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "credits@localhost")
+
+# Hardening: bounds on client input, deadlines on every dependency (README, "Limits and deadlines").
+REQUEST_MAX_BODY_BYTES = int(os.environ.get("REQUEST_MAX_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+REQUEST_MAX_QUERY_BYTES = int(os.environ.get("REQUEST_MAX_QUERY_BYTES", "4096"))
+REQUEST_MAX_HEADER_BYTES = int(os.environ.get("REQUEST_MAX_HEADER_BYTES", "8192"))
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
+RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "5"))
+_after_log = MIDDLEWARE.index("common.request_logging.RequestLogMiddleware") + 1
+MIDDLEWARE.insert(_after_log, "ops.metrics.MetricsMiddleware")  # counts every answer, refusals included
+# After CORS, so a browser can read a refusal; before everything that reads the request.
+_cors = "corsheaders.middleware.CorsMiddleware"
+MIDDLEWARE.insert(MIDDLEWARE.index(_cors) + 1 if _cors in MIDDLEWARE else _after_log + 1,
+                  "common.request_limits.RequestLimitsMiddleware")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # GET /metrics: staff, or `Authorization: Bearer <token>`
+
+DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS", "10"))
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "10000"))
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+DB_JOB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_JOB_STATEMENT_TIMEOUT_MS", "600000"))
+DB_JOB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_JOB_LOCK_TIMEOUT_MS", "60000"))
+
+
+def with_db_timeouts(database: dict) -> dict:
+    """PostgreSQL: bounded connect, statement and lock waits for every connection (0 turns one off;
+    behind PgBouncer in transaction mode, which refuses startup options, set them on the role)."""
+    if "postgresql" in database.get("ENGINE", ""):
+        options = database.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+        startup = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        options["options"] = f"{options.get('options', '')} {startup}".strip()
+    return database
+
+
+with_db_timeouts(DATABASES["default"])
+
+# The broker: publishing never waits long on a Redis that is down (a request publishes only when it
+# wrote an outbox event; notifications.enqueue logs a failure and beat's sweep delivers the event).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS * 4,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS * 10,
+    }
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -18,11 +18,22 @@ class CachedProvider(InstagramProvider):
     def _key(self, kind: str, username: str) -> str:
         return f"instagram:{self.inner.name}:{kind}:{username}"
 
+    def _cached(self, key: str, decode):
+        """What the cache holds for `key`, decoded; None on a miss or an entry that does not decode
+        (written by another version): either way the provider is asked again."""
+        cached = self.backend.get(key)
+        if cached is None:
+            return None
+        try:
+            return decode(cached)
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def get_profile(self, username: str) -> Profile:
         key = self._key("profile", username)
-        cached = self.backend.get(key)
+        cached = self._cached(key, profile_from)
         if cached is not None:
-            return profile_from(cached)
+            return cached
         profile = self.inner.get_profile(username)
         data = profile.to_dict()
         data["follower_history"] = list(profile.follower_history)
@@ -31,9 +42,9 @@ class CachedProvider(InstagramProvider):
 
     def get_posts(self, username: str, limit: int = 50) -> list[Post]:
         key = self._key(f"posts:{limit}", username)
-        cached = self.backend.get(key)
+        cached = self._cached(key, lambda items: [post_from(item) for item in items])
         if cached is not None:
-            return [post_from(item) for item in cached]
+            return cached
         posts = self.inner.get_posts(username, limit)
         self.backend.set(key, [post.to_dict() for post in posts], self.ttl)
         return posts
@@ -46,6 +57,7 @@ def build_provider(name: str) -> InstagramProvider:
             access_token=settings.INSTAGRAM_ACCESS_TOKEN,
             business_account_id=settings.INSTAGRAM_BUSINESS_ACCOUNT_ID,
             timeout=settings.INSTAGRAM_TIMEOUT_SECONDS,
+            max_bytes=settings.INSTAGRAM_MAX_RESPONSE_BYTES,
         )
     return DemoProvider(latency_ms=settings.INSTAGRAM_DEMO_LATENCY_MS)
 

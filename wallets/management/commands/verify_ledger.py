@@ -1,4 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from common.db_timeouts import use_job_timeouts
 
 from wallets.services import holds_release_stale
 from wallets.verification import ledger_problems
@@ -13,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, release_stale=False, **options):
         if release_stale:
             self.stdout.write(f"Released {holds_release_stale()} stale holds.")
-        problems = ledger_problems()
+        with transaction.atomic():
+            use_job_timeouts()
+            problems = ledger_problems()
         for problem in problems:
             self.stderr.write(f"wallet {problem.wallet_id}: {problem.message}")
         if problems:
