@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m bench.queries_per_request
 	$(BIN)/python -m bench.profile_gate
 	$(BIN)/python -m bench.csv_export
+	$(BIN)/python -m bench.webhooks
 	@uptime
 	@$(BIN)/python -m bench.results
 

@@ -31,6 +31,17 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.expire_due_grants",
         "schedule": 300.0,
     },
+    # credits.expiring, once per grant, 7 days ahead.
+    "announce-expiring-grants": {
+        "task": "wallets.tasks.announce_expiring_grants",
+        "schedule": 3600.0,
+    },
+    # Webhook retries that are due, and events whose on-commit enqueue never ran (outbox sweep).
+    "deliver-due-webhooks": {
+        "task": "notifications.tasks.deliver_due",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
 }
 
 

@@ -21,6 +21,7 @@ api_v1 = [
     path("api/credits/", include("wallets.urls")),
     path("api/credits/", include("transactions.urls")),
     path("api/credits/", include("pricing.urls")),
+    path("api/credits/", include("notifications.urls")),
     path("profile/", include("instagram.urls")),
     path("", include("payments.urls")),
 ]

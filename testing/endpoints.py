@@ -45,6 +45,8 @@ READS = [
     Call("get", C + "can-perform/ai_insights", 4, reads_history=True),
     Call("get", C + "can-perform/influencer_unlock?username=dev_dan", 6, reads_history=True),
     Call("get", C + "allowances", 3, reads_history=True),
+    Call("get", C + "alerts", 3),  # user, wallet, email preference
+    Call("get", C + "notifications", 4),  # the page's count, the page, the unread count
     Call("get", C + "system/stats", 3),
     Call("get", C + "pricing", 3),
     Call("get", C + "pricing/ai_insights", 3),

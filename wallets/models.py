@@ -8,6 +8,10 @@ from django.utils import timezone
 from common.periods import period_of
 
 
+def low_balance_default() -> int:
+    return settings.CREDITS_LOW_BALANCE_DEFAULT
+
+
 class WalletStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     LOCKED = "locked", "Locked"
@@ -38,6 +42,13 @@ class Wallet(models.Model):
     ledger_rows = models.PositiveIntegerField(
         default=0, help_text="How many ledger rows the wallet has: the history's count without a COUNT(*)."
     )
+    low_balance_threshold = models.PositiveIntegerField(
+        default=low_balance_default, db_default=20,
+        help_text="balance.low fires when the available balance falls below this (0: never).",
+    )
+    # wallets.alerts: 0 armed, 1 balance.low fired, 2 balance.depleted fired. On the wallet row so
+    # the decision is made under the lock every writer holds.
+    low_balance_state = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,6 +168,9 @@ class Grant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    expiring_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When credits.expiring was announced for it (once, 7 days ahead)."
+    )
 
     objects = GrantQuerySet.as_manager()
 

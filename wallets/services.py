@@ -31,6 +31,8 @@ from django.utils import timezone
 
 from common.db_timeouts import use_job_timeouts
 from common.periods import next_period, period_of, period_start
+from outbox.events import EventType
+from outbox.services import event_emit, events_emitted_in_bulk
 from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
@@ -38,6 +40,7 @@ from pricing.selectors import package_get_default, pricing_rule_get
 from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
 
 from . import sql
+from .alerts import alert_transition
 from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
 from .locking import lock_wallet
 from .models import (
@@ -113,9 +116,19 @@ def _record(
     actor=None,
 ) -> LedgerEntry:
     """Save `wallet`'s totals (locked, already changed), then write the ledger row, its allocations
-    and the grants' pending changes in one statement."""
+    and the grants' pending changes in one statement.
+
+    The low-balance alert is decided here, on the locked row: its state is saved with the totals (no
+    extra statement), and an outbox row is written only when an alert fires, so a plain charge adds
+    nothing to a paid request."""
     wallet.ledger_rows += 1
-    wallet.save(update_fields=[*BUCKETS, "reserved", "grants_due_at", "ledger_rows", "updated_at"])
+    state, alerts = alert_transition(
+        wallet.low_balance_state, available=wallet.available, threshold=wallet.low_balance_threshold
+    )
+    wallet.low_balance_state = state
+    wallet.save(
+        update_fields=[*BUCKETS, "reserved", "grants_due_at", "ledger_rows", "low_balance_state", "updated_at"]
+    )
     entry = LedgerEntry(
         wallet=wallet,
         transaction_type=transaction_type,
@@ -146,7 +159,16 @@ def _record(
         "ledger write wallet=%s type=%s amount=%s delta=%s balance_after=%s key=%s",
         wallet.pk, transaction_type, entry.amount, delta, entry.balance_after, idempotency_key,
     )
+    for event_type in alerts:
+        _emit(wallet, event_type, threshold=wallet.low_balance_threshold, ledger_entry_id=entry.pk)
     return entry
+
+
+def _emit(wallet: Wallet, event_type: str, **data) -> None:
+    """An event of the locked wallet, with its balances as of now, in the caller's transaction."""
+    event_emit(wallet_id=wallet.pk, event_type=event_type, data={
+        "available": wallet.available, "current_balance": wallet.current_balance, **data,
+    })
 
 
 def _existing_entry(wallet: Wallet, idempotency_key: str | None) -> LedgerEntry | None:
@@ -253,6 +275,8 @@ def _expire_due_grants(wallet: Wallet, now: datetime) -> int:
             reference=grant.reference, description=f"{grant.get_source_display()} credits expired"
             + (f" ({grant.reason})" if grant.reason else ""),
         )
+        _emit(wallet, EventType.CREDITS_EXPIRED, grant_id=grant.pk, source=grant.source, credits=grant.remaining,
+              expired_at=grant.expires_at)
     wallet.grants_due_at = (
         Grant.objects.filter(wallet=wallet, remaining__gt=0, expires_at__isnull=False)
         .aggregate(due=Min("expires_at"))["due"]
@@ -396,9 +420,12 @@ def wallet_set_status(*, user_id: int, status: str, actor=None) -> Wallet:
     if status not in WalletStatus.values:
         raise InvalidAmount(f"Status must be one of: {', '.join(WalletStatus.values)}.")
     wallet = lock_wallet(user_id)
+    changed = wallet.status != status
     wallet.status = status
     wallet.save(update_fields=["status", "updated_at"])
     logger.info("wallet status wallet=%s status=%s actor=%s", user_id, status, getattr(actor, "pk", None))
+    if changed:
+        _emit(wallet, EventType.WALLET_LOCKED if status == WalletStatus.LOCKED else EventType.WALLET_UNLOCKED)
     if status == WalletStatus.ACTIVE:
         _catch_up(wallet)
     return wallet
@@ -534,11 +561,17 @@ def _capture_credits(hold: Hold, wallet: Wallet, *, description: str = "") -> Ca
     by_bucket = {bucket: 0 for bucket in BUCKETS}
     for move in moves:
         by_bucket[move.bucket] += move.credits
+    # The alert is decided on the locked wallet as it will be after the charge, as `_record` does.
+    available_after = wallet.current_balance - sum(by_bucket.values()) - (wallet.reserved - hold.amount)
+    state, alerts = alert_transition(
+        wallet.low_balance_state, available=available_after, threshold=wallet.low_balance_threshold
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql.CAPTURE, {
             "wallet": wallet.pk, "hold": hold.pk, "now": now, "amount": hold.amount,
             "monthly": by_bucket["monthly_balance"], "purchased": by_bucket["purchased_balance"],
-            "bonus": by_bucket["bonus_balance"], "action_type": hold.action_type, "quantity": hold.quantity,
+            "bonus": by_bucket["bonus_balance"], "alert_state": state,
+            "action_type": hold.action_type, "quantity": hold.quantity,
             "reference": hold.reference[:255],
             "description": (description or f"Credits spent for {hold.action_type}")[:255],
             "key": f"hold:{hold.pk}:spend",
@@ -550,10 +583,14 @@ def _capture_credits(hold: Hold, wallet: Wallet, *, description: str = "") -> Ca
         if hold.status == HoldStatus.CAPTURED:
             return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
         raise HoldNotActive()
-    _, wallet.monthly_balance, wallet.purchased_balance, wallet.bonus_balance, wallet.reserved, wallet.ledger_rows = row
+    entry_id, wallet.monthly_balance, wallet.purchased_balance, wallet.bonus_balance, wallet.reserved, \
+        wallet.ledger_rows = row
+    wallet.low_balance_state = state
     hold.status, hold.settled_at = HoldStatus.CAPTURED, now
     logger.info("ledger write wallet=%s type=spend amount=%s balance_after=%s key=hold:%s:spend",
                 wallet.pk, hold.amount, wallet.current_balance, hold.pk)
+    for event_type in alerts:
+        _emit(wallet, event_type, threshold=wallet.low_balance_threshold, ledger_entry_id=entry_id)
     return Capture(hold=hold, charged=hold.amount, balance=wallet.current_balance)
 
 
@@ -641,7 +678,7 @@ def credits_top_up(
         cost_basis=cost_basis, currency=currency, reason=description or "Top-up", reference=reference,
         idempotency_key=idempotency_key,
     )
-    return _record(
+    entry = _record(
         wallet,
         TransactionType.TOP_UP,
         amount,
@@ -650,6 +687,9 @@ def credits_top_up(
         description=description or f"Top-up of {amount} credits",
         idempotency_key=idempotency_key,
     )
+    _emit(wallet, EventType.TOP_UP_COMPLETED, credits=amount, reference=reference, ledger_entry_id=entry.pk,
+          grant_id=grant.pk)
+    return entry
 
 
 @transaction.atomic
@@ -717,7 +757,7 @@ def credits_take_back(
                    if grant_key is not None else _spendable_credits(wallet, source=GrantSource.PURCHASE))
     if takeable <= 0:
         return None
-    return _record(
+    entry = _record(
         wallet,
         TransactionType.REFUND,
         -takeable,
@@ -726,6 +766,8 @@ def credits_take_back(
         description=description or f"Refund: {takeable} purchased credits removed",
         idempotency_key=idempotency_key,
     )
+    _emit(wallet, EventType.TOP_UP_REFUNDED, credits=takeable, reference=reference, ledger_entry_id=entry.pk)
+    return entry
 
 
 @transaction.atomic
@@ -803,7 +845,46 @@ def credits_grant(
     credited = 0
     for selector, extra in selectors:
         with transaction.atomic():
-            credited += _run(sql.STAFF_GRANT, selector, {**params, **extra})
+            credited += _run(sql.STAFF_GRANT, selector, {**params, **extra})  # credits.granted rows included
+            events_emitted_in_bulk()
     logger.info("staff grant source=%s amount=%s wallets=%s actor=%s key=%s", source, amount, credited,
                 params["actor"], idempotency_key)
     return StaffGrant(wallets=credited, amount=amount, source=source, expires_at=expires_at)
+
+
+# --- notifications: thresholds, expiring grants ------------------------------------------------------
+
+
+@transaction.atomic
+def wallet_set_low_balance_threshold(*, user_id: int, threshold: int) -> Wallet:
+    """Change the threshold; the alert is decided again at once (a threshold raised above the balance
+    fires `balance.low` now, one lowered below it re-arms quietly)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_CREDITS_PER_OPERATION:
+        raise InvalidAmount(f"The threshold must be a whole number of credits between 0 and {MAX_CREDITS_PER_OPERATION}.")
+    wallet = lock_wallet(user_id)
+    wallet.low_balance_threshold = threshold
+    state, alerts = alert_transition(wallet.low_balance_state, available=wallet.available, threshold=threshold)
+    alerts = [event for event in alerts if event != EventType.BALANCE_RECOVERED]  # nothing was credited
+    wallet.low_balance_state = state
+    wallet.save(update_fields=["low_balance_threshold", "low_balance_state", "updated_at"])
+    for event_type in alerts:
+        _emit(wallet, event_type, threshold=threshold, ledger_entry_id=None)
+    return wallet
+
+
+def grants_announce_expiring(*, now=None, days: int = 7, limit: int = 5000) -> int:
+    """Write one `credits.expiring` event per grant expiring within `days` (once per grant), in one
+    statement per batch. Monthly and rollover grants are left out: they end at every monthly reset,
+    which `next_reset` already announces."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql.ANNOUNCE_EXPIRING, {"now": now, "until": now + timedelta(days=days), "limit": limit})
+                count = cursor.rowcount
+            if count:
+                events_emitted_in_bulk()
+        total += max(count, 0)
+        if count < limit:
+            return total

@@ -152,6 +152,19 @@ allocations AS (
     SELECT e.id, e.wallet_id, g.id, 'grant', %(source)s, %(amount)s, 0, '', %(now)s
     FROM entries e
     JOIN new_grants g ON g.wallet_id = e.wallet_id
+),
+-- The outbox rows (credits.granted), in the same statement and so the same transaction.
+events AS (
+    INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+    SELECT e.wallet_id, 'credits.granted',
+           jsonb_build_object('wallet_id', e.wallet_id, 'username', u.username, 'grant_id', g.id,
+                              'source', %(source)s, 'credits', %(amount)s, 'expires_at', %(expires_at)s::timestamptz,
+                              'reason', %(reason)s, 'current_balance', t.total + %(amount)s),
+           %(now)s
+    FROM entries e
+    JOIN new_grants g ON g.wallet_id = e.wallet_id
+    JOIN target t ON t.user_id = e.wallet_id
+    JOIN auth_user u ON u.id = e.wallet_id
 )
 UPDATE wallets_wallet w
 SET bonus_balance = w.bonus_balance + %(amount)s,
@@ -272,6 +285,8 @@ RETURNING id, allocations
 # credits, source, cost basis, currency] as the hold recorded them) get written. Every change is
 # conditional on that hold update and relative (x = x - n), so it is decided on the latest
 # committed rows even if the statement waited for a lock. No row returned: the hold was settled.
+# %(alert_state)s: the low-balance alert's state after the charge, decided by the caller on the
+# wallet it locked (as `services._record` does).
 CAPTURE = """
 WITH hold AS (
     UPDATE wallets_hold SET status = 'captured', settled_at = %(now)s
@@ -282,7 +297,7 @@ w AS (
     UPDATE wallets_wallet
     SET monthly_balance = monthly_balance - %(monthly)s, purchased_balance = purchased_balance - %(purchased)s,
         bonus_balance = bonus_balance - %(bonus)s, reserved = reserved - %(amount)s,
-        ledger_rows = ledger_rows + 1, updated_at = %(now)s
+        ledger_rows = ledger_rows + 1, low_balance_state = %(alert_state)s, updated_at = %(now)s
     FROM hold WHERE user_id = %(wallet)s
     RETURNING monthly_balance, purchased_balance, bonus_balance, reserved, ledger_rows
 ),
@@ -312,4 +327,28 @@ allocated AS (
     FROM entry, moves
 )
 SELECT entry.id, w.monthly_balance, w.purchased_balance, w.bonus_balance, w.reserved, w.ledger_rows FROM entry, w
+"""
+
+# credits.expiring: grants (not monthly or rollover) with credits left that expire within the window
+# and were not announced yet; marks them and writes one outbox row each. SKIP LOCKED: a grant a
+# writer has locked right now is announced by the next run.
+ANNOUNCE_EXPIRING = """
+WITH due AS (
+    SELECT id FROM wallets_grant
+    WHERE remaining > 0 AND expiring_notified_at IS NULL AND source NOT IN ('monthly', 'rollover')
+      AND expires_at > %(now)s AND expires_at <= %(until)s
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+),
+marked AS (
+    UPDATE wallets_grant g SET expiring_notified_at = %(now)s FROM due WHERE g.id = due.id
+    RETURNING g.id, g.wallet_id, g.source, g.remaining, g.expires_at, g.reason
+)
+INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+SELECT m.wallet_id, 'credits.expiring',
+       jsonb_build_object('wallet_id', m.wallet_id, 'username', u.username, 'grant_id', m.id, 'source', m.source,
+                          'credits', m.remaining, 'expires_at', m.expires_at, 'reason', m.reason),
+       %(now)s
+FROM marked m JOIN auth_user u ON u.id = m.wallet_id
 """

@@ -11,7 +11,7 @@ from common.metrics import record_reset
 from common.periods import parse_period, period_of
 
 from .cycle import reset_period
-from .services import grants_expire_due, holds_release_stale
+from .services import grants_announce_expiring, grants_expire_due, holds_release_stale
 from .verification import ledger_problems
 
 logger = logging.getLogger("credits.verify")
@@ -45,3 +45,8 @@ def verify_ledger() -> int:
 @shared_task(name="wallets.tasks.expire_due_grants")
 def expire_due_grants() -> int:
     return grants_expire_due()
+
+
+@shared_task(name="wallets.tasks.announce_expiring_grants")
+def announce_expiring_grants() -> int:
+    return grants_announce_expiring()

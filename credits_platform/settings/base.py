@@ -45,11 +45,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pricing",
+    "outbox",
     "wallets",
     "transactions",
     "payments",
     "instagram",
     "ops",
+    "notifications",
     "webapp",
 ]
 
@@ -217,6 +219,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_error_responses",
+        "notifications.openapi.add_event_components",
     ],
 }
 
@@ -286,6 +289,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Notifications (notifications/): low-balance default, outgoing webhooks, email.
+CREDITS_LOW_BALANCE_DEFAULT = int(os.environ.get("CREDITS_LOW_BALANCE_DEFAULT", "20"))
+# Webhook targets in private, loopback and link-local ranges are refused unless this is on (make run: on).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Deliveries are retried with backoff until this long after the event; then the endpoint is disabled.
+WEBHOOK_RETRY_WINDOW_HOURS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", "24"))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "credits@localhost")
+
 # Hardening: bounds on client input, deadlines on every dependency (README, "Limits and deadlines").
 REQUEST_MAX_BODY_BYTES = int(os.environ.get("REQUEST_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
@@ -321,7 +334,8 @@ def with_db_timeouts(database: dict) -> dict:
 
 with_db_timeouts(DATABASES["default"])
 
-# The broker: publishing never waits long on a Redis that is down (no request publishes today).
+# The broker: publishing never waits long on a Redis that is down (a request publishes only when it
+# wrote an outbox event; notifications.enqueue logs a failure and beat's sweep delivers the event).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_BROKER_URL.startswith("redis"):

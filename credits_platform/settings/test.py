@@ -25,3 +25,4 @@ REST_FRAMEWORK = {  # noqa: F405
     # High enough for concurrency tests; throttling tests lower them explicitly.
     "DEFAULT_THROTTLE_RATES": {"gated": "100000/min", "auth": "100000/min"},
 }
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -29,6 +29,10 @@ USER_ENDPOINTS = [
     ("get", C + "system/stats", None),
     ("post", C + "top-up/estimate", {"credits": 100}),
     ("get", C + "top-up/history", None),
+    ("get", C + "alerts", None),
+    ("patch", C + "alerts", {"low_balance_threshold": 30}),
+    ("get", C + "notifications", None),
+    ("post", C + "notifications/read", {}),
     ("get", "/api/v1/profile/dev_dan", None),
     ("get", "/api/v1/profile/dev_dan/analytics", None),
     ("get", "/api/v1/profile/dev_dan/ai-insights", None),
@@ -38,7 +42,7 @@ PUBLIC = [("get", "/api/v1/health/"), ("get", "/api/v1/schema/"), ("get", "/api/
 
 
 def call(client, method, path, body):
-    return getattr(client, method)(path, body, format="json") if method == "post" else client.get(path)
+    return getattr(client, method)(path, body, format="json") if method in ("post", "patch") else client.get(path)
 
 
 @pytest.mark.parametrize("method, path, body", USER_ENDPOINTS)

@@ -1,0 +1,42 @@
+"""The transactional outbox: one row per event, written in the same transaction as its cause.
+
+It sits below `wallets` (which writes it) and knows nothing of who receives events: delivery,
+in-app notifications and email live in `notifications`, which reads these rows after commit.
+"""
+
+from django.contrib.postgres.functions import RandomUUID
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .events import EventType
+
+
+class OutboxEvent(models.Model):
+    # The id receivers de-duplicate on (`webhook-id`); a database default, so set-based INSERTs get one too.
+    uid = models.UUIDField(db_default=RandomUUID(), unique=True, editable=False)
+    # The owner's user id (= wallet id): the distribution column, and the unit of delivery order.
+    wallet_id = models.BigIntegerField()
+    event_type = models.CharField(max_length=64, choices=EventType.choices)
+    data = models.JSONField()
+    created_at = models.DateTimeField(db_default=models.functions.Now(), default=timezone.now)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its deliveries and in-app notification were written."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["wallet_id", "id"], name="outbox_wallet_idx"),
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_undispatched_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk} (wallet {self.wallet_id})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.uid.hex}"
+
+    def payload(self) -> dict:
+        """The body sent to receivers: Standard Webhooks' {type, timestamp, data}."""
+        return {"type": self.event_type, "timestamp": self.created_at.isoformat(), "data": self.data}
