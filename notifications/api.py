@@ -1,8 +1,8 @@
 """The user's side: alert settings (`alerts`) and in-app notifications (`notifications`, `.../read`)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers as drf_serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView

@@ -37,7 +37,7 @@ from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
 from pricing.selectors import package_get_default, pricing_rule_get
-from transactions.models import LedgerAllocation, LedgerEntry, TransactionType
+from transactions.models import LedgerEntry, TransactionType
 
 from . import sql
 from .alerts import alert_transition

@@ -1,7 +1,6 @@
 """Wallet APIs: thin views that validate input, call one selector or service, serialize output."""
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response

@@ -1,13 +1,10 @@
 """The credit gate through the API: charge only after success, once per resource, never for failures."""
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
-from django.test.utils import CaptureQueriesContext
 
 from instagram.models import Access
 from testing.clients import client_for
-from testing.endpoints import statements
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_LOCKED, WALLET_NOT_FOUND
 from wallets.models import Hold, HoldStatus, Wallet

@@ -1,6 +1,6 @@
 """Finance's month from the allocations: per source the credits reconcile; money from cost bases."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from io import StringIO
 
