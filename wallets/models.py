@@ -239,6 +239,10 @@ class Hold(models.Model):
         ]
         indexes = [
             models.Index(fields=["expires_at"], condition=Q(status="held"), name="hold_open_expiry_idx"),
+            # The reserve's "a hold in flight for this resource?": held holds only, small however many a wallet had.
+            models.Index(
+                fields=["wallet", "action_type", "reference"], condition=Q(status="held"), name="hold_in_flight_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,298 @@
+"""The gate's two writes as PL/pgSQL functions, each one call and so (outside a transaction) one
+single-statement transaction: `wallets_purchase_reserve` and `wallets_purchase_capture`, called
+only by `wallets.services.purchase_reserve` / `purchase_capture`; `wallets_alert_transition` is
+`wallets.alerts.alert_transition` in SQL (a test holds the two to the same answers).
+
+Why functions: PL/pgSQL keeps the plans of the statements inside per connection, while the client
+binds parameters itself, so a statement sent from Django is planned again on every call; and
+every statement inside a VOLATILE function takes a fresh snapshot under READ COMMITTED, so the
+checks made after the wallet lock see what the request that held the lock committed.
+
+Also an index for the reserve's "a hold in flight for this resource?" question: held holds only,
+so it stays small however many holds a wallet has had."""
+
+from django.db import migrations, models
+
+ALERT_TRANSITION = """
+CREATE FUNCTION wallets_alert_transition(p_state integer, p_available integer, p_threshold integer,
+                                         OUT state integer, OUT events text[])
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_available <= 0 THEN 2 WHEN p_available < p_threshold THEN 1 ELSE 0 END,
+           CASE WHEN p_available <= 0 THEN
+                    CASE WHEN p_state = 2 THEN ARRAY[]::text[]
+                         WHEN p_state = 0 AND p_threshold > 0 THEN ARRAY['balance.low', 'balance.depleted']
+                         ELSE ARRAY['balance.depleted'] END
+                WHEN p_available < p_threshold THEN
+                    CASE WHEN p_state = 0 THEN ARRAY['balance.low'] ELSE ARRAY[]::text[] END
+                WHEN p_state <> 0 THEN ARRAY['balance.recovered']
+                ELSE ARRAY[]::text[] END
+$$;
+"""
+
+# One unit of `p_action` on `p_reference`, at `p_price` credits (or a free unit while the month's
+# allowance lasts). Outcomes: missing, locked, due (something is due on the wallet: the caller
+# settles it and calls again), paid (an access is in force), retry_captured / retry_held (this
+# Idempotency-Key's hold), in_flight (a held hold for the same resource), short (402: `available`
+# is what the wallet can spend), reserved (`hold_id`, `hold_key`: the key stored, NULL when a released
+# first attempt keeps it; `amount`, `free_units`, `allocations`).
+RESERVE = """
+CREATE FUNCTION wallets_purchase_reserve(
+    p_wallet integer, p_action text, p_reference text, p_key text, p_price integer, p_free_allowance integer,
+    p_paid_fn text, p_paid boolean, p_period date, p_now timestamptz, p_expires_at timestamptz,
+    OUT outcome text, OUT hold_id bigint, OUT hold_key text, OUT amount integer, OUT free_units integer,
+    OUT allocations jsonb, OUT balance integer, OUT available integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+    paid boolean := coalesce(p_paid, false);
+    previous text;
+    taken integer;
+    -- This call is a transaction of its own (autocommit), not a step of a caller's transaction:
+    -- the transaction began with this statement, and nothing before it wrote anything.
+    on_its_own boolean := transaction_timestamp() = statement_timestamp() AND pg_current_xact_id_if_assigned() IS NULL;
+BEGIN
+    SELECT status, monthly_balance + purchased_balance + bonus_balance AS total, reserved, billing_cycle_start,
+           holds_due_at, grants_due_at
+    INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'missing';
+        RETURN;
+    END IF;
+    balance := w.total;
+    available := w.total - w.reserved;
+    -- Every statement below starts after the lock was obtained: it sees what the request we may
+    -- have waited for committed (an access, a hold), which the locking statement itself cannot.
+    IF p_paid_fn IS NOT NULL THEN
+        EXECUTE format('SELECT %s($1, $2, $3, $4)', p_paid_fn) INTO paid USING p_wallet, p_action, p_reference, p_now;
+    END IF;
+    IF paid THEN
+        outcome := 'paid';
+        RETURN;
+    END IF;
+    IF p_key IS NOT NULL THEN
+        SELECT h.status INTO previous FROM wallets_hold h WHERE h.wallet_id = p_wallet AND h.idempotency_key = p_key;
+        IF previous IN ('captured', 'held') THEN
+            outcome := 'retry_' || previous;  -- charged (or being served): never charge it again
+            RETURN;
+        ELSIF previous IS NOT NULL THEN
+            p_key := NULL;  -- the first attempt failed and was released: try afresh
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM wallets_hold h
+               WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
+                 AND h.status = 'held' AND h.expires_at > p_now) THEN
+        outcome := 'in_flight';  -- a hold past its expiry is not in flight: its request died
+        RETURN;
+    END IF;
+    IF w.status = 'locked' THEN
+        outcome := 'locked';
+        RETURN;
+    END IF;
+    IF w.billing_cycle_start < p_period OR w.holds_due_at <= p_now OR w.grants_due_at <= p_now THEN
+        outcome := 'due';
+        RETURN;
+    END IF;
+
+    amount := p_price;
+    free_units := 0;
+    IF p_free_allowance > 0 THEN
+        INSERT INTO wallets_allowanceusage AS u (wallet_id, period, action_type, used, reserved)
+        VALUES (p_wallet, p_period, p_action, 0, 1)
+        ON CONFLICT (wallet_id, period, action_type) DO UPDATE SET reserved = u.reserved + 1
+        WHERE u.used + u.reserved < p_free_allowance;
+        IF FOUND THEN
+            amount := 0;
+            free_units := 1;
+        END IF;
+    END IF;
+    IF amount > available THEN
+        outcome := 'short';
+        RETURN;
+    END IF;
+
+    -- The credits move from `remaining` to `held` of the spendable grants, in the consumption order.
+    WITH ordered AS (
+        SELECT id, remaining, source, cost_basis, currency,
+               COALESCE(SUM(remaining) OVER (ORDER BY priority, expires_at ASC NULLS LAST, id
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+        FROM wallets_grant
+        WHERE wallet_id = p_wallet AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
+    ),
+    take AS (
+        SELECT id, LEAST(remaining, amount - before) AS credits, source, cost_basis, currency, before
+        FROM ordered WHERE before < amount
+    ),
+    moved AS (
+        UPDATE wallets_grant g SET remaining = g.remaining - take.credits, held = g.held + take.credits
+        FROM take WHERE g.id = take.id
+        RETURNING g.id
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_array(take.id, take.credits, take.source, take.cost_basis::text,
+                                                take.currency) ORDER BY take.before), '[]'::jsonb),
+           coalesce(sum(take.credits), 0)
+    INTO allocations, taken
+    FROM take JOIN moved ON moved.id = take.id;
+    IF taken <> amount THEN
+        RAISE EXCEPTION 'wallet % totals and grants disagree: % of % credits spendable', p_wallet, taken, amount
+            USING ERRCODE = 'CR001';
+    END IF;
+
+    UPDATE wallets_wallet
+    SET reserved = reserved + amount, holds_due_at = LEAST(coalesce(holds_due_at, p_expires_at), p_expires_at),
+        updated_at = p_now
+    WHERE user_id = p_wallet;
+    INSERT INTO wallets_hold (wallet_id, action_type, quantity, amount, free_units, period, reference,
+                              idempotency_key, status, allocations, expires_at, created_at)
+    VALUES (p_wallet, p_action, 1, amount, free_units, p_period, left(p_reference, 255), p_key, 'held',
+            allocations, p_expires_at, p_now)
+    RETURNING id INTO hold_id;
+    hold_key := p_key;
+    available := available - amount;
+    IF on_its_own THEN
+        -- Its commit need not wait for the disk: a hold lost in a crash only gives its credits
+        -- back, and a capture's durable commit flushes the WAL up to it, this hold included.
+        SET LOCAL synchronous_commit = off;
+    END IF;
+    outcome := 'reserved';
+END
+$$;
+"""
+
+# The capture of a reserved hold of credits (no free units): the access is recorded through
+# `p_grant_fn` (unless NULL: the caller's policy recorded it), then the hold, the wallet's totals,
+# the grants' `held`, the `spend` row and its allocations, and the low-balance events, decided on
+# the locked wallet row as `services._record` does. Outcomes: missing, captured (done now),
+# paid_already (an access was in force: nothing written, the caller releases the hold), general
+# (a hold this function does not settle: free units, or no allocations), or `was_` and the hold's
+# status when it is no longer held (was_captured, was_released, was_expired).
+CAPTURE = """
+CREATE FUNCTION wallets_purchase_capture(
+    p_wallet integer, p_hold bigint, p_description text, p_grant_fn text, p_access_expires_at timestamptz,
+    p_now timestamptz,
+    OUT outcome text, OUT charged integer, OUT balance integer, OUT event_ids bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+    h record;
+    granted boolean := true;
+    d_monthly integer;
+    d_purchased integer;
+    d_bonus integer;
+    total_after integer;
+    available_after integer;
+    alert_state integer;
+    alerts text[];
+    entry_id bigint;
+BEGIN
+    SELECT monthly_balance + purchased_balance + bonus_balance AS total, reserved, low_balance_state,
+           low_balance_threshold
+    INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'missing';
+        RETURN;
+    END IF;
+    balance := w.total;
+    charged := 0;
+    SELECT status, action_type, reference, quantity, amount, free_units, allocations INTO h
+    FROM wallets_hold WHERE wallet_id = p_wallet AND id = p_hold;
+    IF NOT FOUND THEN
+        outcome := 'missing';
+        RETURN;
+    ELSIF h.status <> 'held' THEN
+        outcome := 'was_' || h.status;
+        charged := CASE WHEN h.status = 'captured' THEN h.amount ELSE 0 END;
+        RETURN;
+    ELSIF h.free_units <> 0 OR h.amount = 0 OR h.allocations IS NULL THEN
+        outcome := 'general';
+        RETURN;
+    END IF;
+    IF p_grant_fn IS NOT NULL THEN
+        -- After the lock, so it decides on what a request settling the same resource committed.
+        EXECUTE format('SELECT %s($1, $2, $3, $4, $5)', p_grant_fn) INTO granted
+            USING p_wallet, h.action_type, h.reference, p_access_expires_at, p_now;
+    END IF;
+    IF NOT granted THEN
+        outcome := 'paid_already';
+        RETURN;
+    END IF;
+
+    SELECT coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('monthly', 'rollover')), 0),
+           coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 = 'purchase'), 0),
+           coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('promo', 'trial', 'compensation')), 0)
+    INTO d_monthly, d_purchased, d_bonus
+    FROM jsonb_array_elements(h.allocations) AS m;
+    total_after := w.total - d_monthly - d_purchased - d_bonus;
+    available_after := total_after - (w.reserved - h.amount);
+    SELECT t.state, t.events INTO alert_state, alerts
+    FROM wallets_alert_transition(w.low_balance_state, available_after, w.low_balance_threshold) AS t;
+
+    UPDATE wallets_hold SET status = 'captured', settled_at = p_now WHERE wallet_id = p_wallet AND id = p_hold;
+    UPDATE wallets_wallet
+    SET monthly_balance = monthly_balance - d_monthly, purchased_balance = purchased_balance - d_purchased,
+        bonus_balance = bonus_balance - d_bonus, reserved = reserved - h.amount, ledger_rows = ledger_rows + 1,
+        low_balance_state = alert_state, updated_at = p_now
+    WHERE user_id = p_wallet;
+    INSERT INTO transactions_ledgerentry
+        (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity, reference,
+         description, idempotency_key, created_at)
+    VALUES (p_wallet, 'spend', h.amount, -h.amount, total_after, h.action_type, h.quantity, left(h.reference, 255),
+            left(coalesce(nullif(p_description, ''), 'Credits spent for ' || h.action_type), 255),
+            'hold:' || p_hold || ':spend', p_now)
+    RETURNING id INTO entry_id;
+    UPDATE wallets_grant g SET held = g.held - m.credits
+    FROM (SELECT (e->>0)::bigint AS grant_id, sum((e->>1)::integer) AS credits
+          FROM jsonb_array_elements(h.allocations) AS e GROUP BY 1) AS m
+    WHERE g.id = m.grant_id;
+    INSERT INTO transactions_ledgerallocation
+        (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
+    SELECT entry_id, p_wallet, (e->>0)::bigint, 'spend', e->>2, -(e->>1)::integer, (e->>3)::numeric, e->>4, p_now
+    FROM jsonb_array_elements(h.allocations) AS e;
+    IF cardinality(alerts) > 0 THEN
+        -- The outbox rows, as `outbox.services.event_emit` writes them, in this same transaction.
+        WITH written AS (
+            INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+            SELECT p_wallet, a.event_type,
+                   jsonb_build_object('available', available_after, 'current_balance', total_after,
+                                      'threshold', w.low_balance_threshold, 'ledger_entry_id', entry_id,
+                                      'wallet_id', p_wallet, 'username', u.username),
+                   p_now
+            FROM unnest(alerts) WITH ORDINALITY AS a(event_type, n)
+            JOIN auth_user u ON u.id = p_wallet
+            ORDER BY a.n
+            RETURNING id
+        )
+        SELECT array_agg(id ORDER BY id) INTO event_ids FROM written;
+    END IF;
+    charged := h.amount;
+    balance := total_after;
+    outcome := 'captured';
+END
+$$;
+"""
+
+DROP = """
+DROP FUNCTION wallets_purchase_capture(integer, bigint, text, text, timestamptz, timestamptz);
+DROP FUNCTION wallets_purchase_reserve(integer, text, text, text, integer, integer, text, boolean, date,
+                                       timestamptz, timestamptz);
+DROP FUNCTION wallets_alert_transition(integer, integer, integer);
+"""
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("wallets", "0007_low_balance_alerts"),
+        ("transactions", "0008_payments_moved_out"),  # the capture writes ledger rows and allocations
+        ("outbox", "0001_initial"),  # ... and events
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="hold",
+            index=models.Index(
+                condition=models.Q(status="held"), fields=["wallet", "action_type", "reference"],
+                name="hold_in_flight_idx",
+            ),
+        ),
+        migrations.RunSQL(ALERT_TRANSITION + RESERVE + CAPTURE, DROP),
+    ]
