@@ -9,7 +9,9 @@ every statement inside a VOLATILE function takes a fresh snapshot under READ COM
 checks made after the wallet lock see what the request that held the lock committed.
 
 Also an index for the reserve's "a hold in flight for this resource?" question: held holds only,
-so it stays small however many holds a wallet has had."""
+so it stays small however many holds a wallet has had; and the holds' two indexes on action_type
+alone (a SlugField's default), which nothing reads, are dropped: every reserve inserts a hold and
+every settle rewrites it, so each index costs both phases."""
 
 from django.db import migrations, models
 
@@ -287,6 +289,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="hold", name="action_type", field=models.SlugField(db_index=False, max_length=64),
+        ),
         migrations.AddIndex(
             model_name="hold",
             index=models.Index(
