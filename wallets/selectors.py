@@ -13,7 +13,7 @@ from django.utils import timezone
 from common.periods import next_period, period_of, period_start
 from pricing.models import PricingRule
 from pricing.quotes import quote
-from pricing.selectors import RULES_VERSION_SQL, pricing_rule_get
+from pricing.selectors import pricing_rule_get
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import WalletNotFound
@@ -203,14 +203,7 @@ class PurchaseState(NamedTuple):
         )
 
 
-PURCHASE_STATE = """
-SELECT w.status, w.monthly_balance + w.purchased_balance + w.bonus_balance, w.reserved, w.billing_cycle_start,
-       w.holds_due_at, w.grants_due_at, {paid},
-       (SELECT u.used + u.reserved FROM wallets_allowanceusage u
-        WHERE u.wallet_id = w.user_id AND u.period = %(period)s AND u.action_type = %(action)s),
-       {version}
-FROM (SELECT 1) AS one LEFT JOIN wallets_wallet w ON w.user_id = %(wallet)s
-"""
+PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0008_gate_functions.py
 
 
 def purchase_state(*, user_id: int, action_type: str, reference: str, paid_function: str | None) -> PurchaseState:
@@ -218,11 +211,7 @@ def purchase_state(*, user_id: int, action_type: str, reference: str, paid_funct
     policy's SQL function (wallet, action_type, reference, now) -> boolean; without one, "paid
     already?" is left False for the caller to ask its policy."""
     now = timezone.now()
-    paid = f"coalesce({paid_function}(w.user_id, %(action)s, %(reference)s, %(now)s), false)" if paid_function \
-        else "false"
     with connection.cursor() as cursor:
-        cursor.execute(PURCHASE_STATE.format(paid=paid, version=RULES_VERSION_SQL), {
-            "wallet": user_id, "action": action_type, "reference": reference, "now": now, "period": period_of(now),
-        })
-        status, balance, reserved, cycle, holds_due, grants_due, paid_now, used, version = cursor.fetchone()
-    return PurchaseState(status, balance or 0, reserved or 0, cycle, holds_due, grants_due, paid_now, used or 0, version)
+        cursor.execute(PURCHASE_STATE, [user_id, action_type, reference, paid_function, period_of(now), now])
+        status, balance, reserved, cycle, holds_due, grants_due, paid, used, version = cursor.fetchone()
+    return PurchaseState(status, balance or 0, reserved or 0, cycle, holds_due, grants_due, paid, used or 0, version)

@@ -14,12 +14,16 @@ from django.db import migrations
 
 CREATE = """
 CREATE FUNCTION instagram_access_paid(p_wallet integer, p_action text, p_username text, p_now timestamptz)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: its query's plan is kept per connection instead of being inlined into
+    -- (and planned again with) every statement that calls it.
+    RETURN EXISTS (
         SELECT 1 FROM instagram_access
         WHERE wallet_id = p_wallet AND action_type = p_action AND username = p_username
           AND (expires_at IS NULL OR expires_at > p_now)
-    )
+    );
+END
 $$;
 
 CREATE FUNCTION instagram_access_grant(p_wallet integer, p_action text, p_username text,

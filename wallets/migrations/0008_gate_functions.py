@@ -1,7 +1,8 @@
 """The gate's two writes as PL/pgSQL functions, each one call and so (outside a transaction) one
 single-statement transaction: `wallets_purchase_reserve` and `wallets_purchase_capture`, called
-only by `wallets.services.purchase_reserve` / `purchase_capture`; `wallets_alert_transition` is
-`wallets.alerts.alert_transition` in SQL (a test holds the two to the same answers).
+only by `wallets.services.purchase_reserve` / `purchase_capture`; its ask, `wallets_purchase_state`
+(`wallets.selectors.purchase_state`); `wallets_alert_transition` is `wallets.alerts.alert_transition`
+in SQL (a test holds the two to the same answers).
 
 Why functions: PL/pgSQL keeps the plans of the statements inside per connection, while the client
 binds parameters itself, so a statement sent from Django is planned again on every call; and
@@ -28,6 +29,34 @@ LANGUAGE sql IMMUTABLE AS $$
                     CASE WHEN p_state = 0 THEN ARRAY['balance.low'] ELSE ARRAY[]::text[] END
                 WHEN p_state <> 0 THEN ARRAY['balance.recovered']
                 ELSE ARRAY[]::text[] END
+$$;
+"""
+
+# The gate's ask, read only: the wallet's figures (no row: `status` NULL), "paid already?" through
+# the access policy's `p_paid_fn`, the month's free units of the action used or held, and the
+# pricing rules' version (pricing/migrations/0005_rules_version.py). A function so that its plans
+# are kept: sent as a plain statement, the same read was planned again on every request.
+STATE = """
+CREATE FUNCTION wallets_purchase_state(
+    p_wallet integer, p_action text, p_reference text, p_paid_fn text, p_period date, p_now timestamptz,
+    OUT status text, OUT balance integer, OUT reserved integer, OUT billing_cycle_start date,
+    OUT holds_due_at timestamptz, OUT grants_due_at timestamptz, OUT already_paid boolean, OUT free_used integer,
+    OUT rules_version bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT w.status, w.monthly_balance + w.purchased_balance + w.bonus_balance, w.reserved, w.billing_cycle_start,
+           w.holds_due_at, w.grants_due_at
+    INTO status, balance, reserved, billing_cycle_start, holds_due_at, grants_due_at
+    FROM wallets_wallet w WHERE w.user_id = p_wallet;
+    already_paid := false;
+    IF FOUND AND p_paid_fn IS NOT NULL THEN
+        EXECUTE format('SELECT %s($1, $2, $3, $4)', p_paid_fn) INTO already_paid
+            USING p_wallet, p_action, p_reference, p_now;
+    END IF;
+    SELECT u.used + u.reserved INTO free_used
+    FROM wallets_allowanceusage u WHERE u.wallet_id = p_wallet AND u.period = p_period AND u.action_type = p_action;
+    SELECT v.version INTO rules_version FROM pricing_rules_version v;
+END
 $$;
 """
 
@@ -273,6 +302,7 @@ $$;
 """
 
 DROP = """
+DROP FUNCTION wallets_purchase_state(integer, text, text, text, date, timestamptz);
 DROP FUNCTION wallets_purchase_capture(integer, bigint, text, text, timestamptz, timestamptz);
 DROP FUNCTION wallets_purchase_reserve(integer, text, text, text, integer, integer, text, boolean, date,
                                        timestamptz, timestamptz);
@@ -286,6 +316,7 @@ class Migration(migrations.Migration):
         ("wallets", "0007_low_balance_alerts"),
         ("transactions", "0008_payments_moved_out"),  # the capture writes ledger rows and allocations
         ("outbox", "0001_initial"),  # ... and events
+        ("pricing", "0005_rules_version"),  # the ask reads the rules' version
     ]
 
     operations = [
@@ -299,5 +330,5 @@ class Migration(migrations.Migration):
                 name="hold_in_flight_idx",
             ),
         ),
-        migrations.RunSQL(ALERT_TRANSITION + RESERVE + CAPTURE, DROP),
+        migrations.RunSQL(ALERT_TRANSITION + STATE + RESERVE + CAPTURE, DROP),
     ]
