@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wallets", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=None, help="batches at once (default: CREDITS_RESET_WORKERS)")
     args = parser.parse_args(argv)
 
     recreate_database()
@@ -125,12 +126,12 @@ def main(argv=None) -> int:
     raw_seconds = raw_insert_select(period)
     print(f"raw INSERT ... SELECT of the same rows: {raw_seconds:.2f}s = {args.wallets / raw_seconds:,.0f} wallets/s",
           flush=True)
-    report = reset_period(period, batch_size=args.batch_size)
+    report = reset_period(period, batch_size=args.batch_size, workers=args.workers)
     rows = LedgerEntry.objects.filter(idempotency_key__in=[f"expiry:{period:%Y-%m}", f"monthly_grant:{period:%Y-%m}"]).count()
     print(f"monthly reset: {report.wallets_reset} wallets, {rows} ledger rows in {report.seconds:.2f}s "
-          f"= {report.per_second:,.0f} wallets/s (batch {args.batch_size})", flush=True)
+          f"= {report.per_second:,.0f} wallets/s (batch {args.batch_size}, {args.workers or 'default'} workers)", flush=True)
     print(f"ratio reset / raw: {report.seconds / raw_seconds:.2f}x", flush=True)
-    again = reset_period(period, batch_size=args.batch_size)
+    again = reset_period(period, batch_size=args.batch_size, workers=args.workers)
     print(f"second run: {again.wallets_reset} wallets in {again.seconds:.2f}s", flush=True)
     from wallets.verification import ledger_problems
 

@@ -27,18 +27,21 @@ class LedgerEntryQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="ledger")
+    # Indexes: each one is maintained by every row the monthly reset writes (millions at once), so
+    # the wallet has none of its own (the three (wallet, ...) indexes lead with it), and the actor
+    # and action indexes cover only the rows that have one (spends and staff actions).
+    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="ledger", db_index=False)
     transaction_type = models.CharField(max_length=16, choices=TransactionType.choices)
     amount = models.PositiveIntegerField(help_text="Credits moved, always >= 0; the type says the direction.")
     delta = models.IntegerField(help_text="Signed change of the balance; the ledger sum equals the balance.")
     balance_after = models.IntegerField()
-    action_type = models.SlugField(max_length=64, blank=True)
+    action_type = models.SlugField(max_length=64, blank=True, db_index=False)
     quantity = models.PositiveIntegerField(default=1)
     reference = models.CharField(max_length=255, blank=True)
     description = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -62,7 +65,12 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["wallet", "-created_at"], name="ledger_wallet_created_idx"),
             models.Index(fields=["wallet", "transaction_type", "-created_at"], name="ledger_wallet_type_idx"),
-            models.Index(fields=["wallet", "action_type", "-created_at"], name="ledger_wallet_action_idx"),
+            models.Index(
+                fields=["wallet", "action_type", "-created_at"], condition=~Q(action_type=""),
+                name="ledger_wallet_action_idx",
+            ),
+            models.Index(fields=["action_type", "-created_at"], condition=~Q(action_type=""), name="ledger_action_idx"),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="ledger_actor_idx"),
         ]
 
     def __str__(self) -> str:
@@ -82,12 +90,22 @@ class LedgerAllocation(models.Model):
     rollover at a reset moves credits from the monthly grant to the rollover grant inside the
     month's grant row). Source and cost basis are copied here, so finance reads the ledger alone."""
 
+    # No foreign-key constraints and one index besides the key: the monthly reset writes millions of
+    # allocations at once, and a constraint check per reference (three per row, each locking the row
+    # it references) was half of its time. Allocations are written only by the ledger writer, in the
+    # statement that writes the rows and grants they reference (from their RETURNING ids), and never
+    # change; `verify_ledger` reports any allocation whose entry or grant does not exist.
     # Null only for the opening balances of grants made from the buckets that came before grants.
-    entry = models.ForeignKey(LedgerEntry, null=True, on_delete=models.PROTECT, related_name="allocations")
-    # wallet: served by (wallet, -created_at); grant: nothing looks allocations up by grant on a hot
-    # path. Fewer indexes to maintain on the reset's set-based writes.
-    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="+", db_index=False)
-    grant = models.ForeignKey("wallets.Grant", on_delete=models.PROTECT, related_name="allocations", db_index=False)
+    entry = models.ForeignKey(
+        LedgerEntry, null=True, on_delete=models.PROTECT, related_name="allocations", db_index=False,
+        db_constraint=False,
+    )
+    wallet = models.ForeignKey(
+        "wallets.Wallet", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    grant = models.ForeignKey(
+        "wallets.Grant", on_delete=models.PROTECT, related_name="allocations", db_index=False, db_constraint=False
+    )
     transaction_type = models.CharField(max_length=16, choices=TransactionType.choices)
     source = models.CharField(max_length=16)
     amount = models.IntegerField(help_text="Signed: credits into (+) or out of (-) the grant.")
@@ -100,7 +118,6 @@ class LedgerAllocation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["created_at"], name="allocation_created_idx"),
-            models.Index(fields=["wallet", "-created_at"], name="allocation_wallet_idx"),
         ]
 
     def __str__(self) -> str:

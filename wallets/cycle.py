@@ -5,12 +5,21 @@ package's cap, grant the month's credits) is one set-based statement of the ledg
 (`services.wallets_roll_over`, SQL in `sql.ROLL_OVER`). A wallet touched before the job reached
 it has already run the very same statement for its own id. Locked wallets get nothing and stay
 behind (unlocking catches them up for the current month).
+
+Batches are disjoint ranges of wallet ids, so `workers` connections run them side by side (the
+database does the work; one connection keeps one core busy at most). Inside a transaction the
+job runs on the caller's connection alone: other connections could not see its uncommitted rows.
 """
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+
+from django.conf import settings
+from django.db import connection
 
 from .models import Wallet, WalletStatus
 from .services import BATCH_SIZE, wallets_roll_over
@@ -30,25 +39,58 @@ class ResetReport:
         return self.wallets_reset / self.seconds if self.seconds else 0.0
 
 
-def reset_period(period: date, *, batch_size: int = BATCH_SIZE) -> ResetReport:
-    """Reset every due wallet for `period`, one committed batch of ids at a time.
+class _Batches:
+    """The id ranges still to do, handed out one at a time to whichever worker asks, with the
+    running totals (shared by the workers, hence the lock)."""
 
-    Resumable: a crash loses at most the batch in flight, and a rerun skips wallets already
+    def __init__(self, period: date, first: int, last: int, batch_size: int):
+        self.period, self._lock = period, threading.Lock()
+        self._ranges = iter(range(first, last + 1, batch_size))
+        self.batch_size, self.done, self.count = batch_size, 0, 0
+
+    def work(self) -> None:
+        while True:
+            with self._lock:
+                low = next(self._ranges, None)
+            if low is None:
+                return
+            reset = wallets_roll_over(period=self.period, low=low, high=low + self.batch_size)
+            with self._lock:
+                self.done += reset
+                self.count += 1
+                if self.count % 20 == 0:
+                    logger.info("reset %s: %d wallets after %d batches", self.period, self.done, self.count)
+
+    def work_on_own_connection(self) -> None:
+        try:
+            self.work()
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None) -> ResetReport:
+    """Reset every due wallet for `period`, one committed batch of ids at a time, `workers` batches
+    at once (default `CREDITS_RESET_WORKERS`).
+
+    Resumable: a crash loses at most the batches in flight, and a rerun skips wallets already
     advanced. Wallets locked by a request during the first pass are skipped there (that request
     catches its wallet up itself) and picked up by a final pass that waits for their locks.
     """
+    workers = workers or settings.CREDITS_RESET_WORKERS
     started = time.perf_counter()
     bounds = Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period).order_by("pk")
     first, last = bounds.values_list("pk", flat=True).first(), bounds.values_list("pk", flat=True).last()
     done = batches = 0
     if first is not None:
-        for low in range(first, last + 1, batch_size):
-            done += wallets_roll_over(period=period, low=low, high=low + batch_size)
-            batches += 1
-            if batches % 20 == 0:
-                logger.info("reset %s: %d wallets after %d batches", period, done, batches)
+        plan = _Batches(period, first, last, batch_size)
+        if workers == 1 or connection.in_atomic_block:
+            plan.work()
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reset") as pool:
+                for future in [pool.submit(plan.work_on_own_connection) for _ in range(workers)]:
+                    future.result()  # re-raises a worker's error
         done += wallets_roll_over(period=period, low=first, high=last + 1, skip_locked=False)  # the ones skipped
-        batches += 1
+        done, batches = done + plan.done, plan.count + 1
     report = ResetReport(f"{period:%Y-%m}", done, batches, time.perf_counter() - started)
     logger.info("reset %s done: %d wallets in %.1fs", report.period, done, report.seconds)
     return report

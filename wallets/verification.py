@@ -1,14 +1,11 @@
 """Invariants of the ledger, checked set-based for every wallet at once:
 totals == sum of the grants == ledger sum == sum of allocations; reserved == what grants hold ==
-what open holds hold; every ledger row's allocations sum to its delta."""
+what open holds hold; every ledger row's allocations sum to its delta, every grant's to what it holds."""
 
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Sum
 from django.utils import timezone
-
-from transactions.models import LedgerAllocation
 
 from .models import BUCKETS, Hold, HoldStatus
 
@@ -62,6 +59,32 @@ ORDER BY user_id
 """
 
 
+# Allocations carry no foreign-key constraints (the reset writes millions of them), so this pass
+# checks what constraints would, and more: each ledger row's allocations exist only for a row of
+# the same wallet and sum to its delta; each grant's allocations belong to an existing grant of
+# the same wallet and sum to what it still holds (remaining + held).
+UNBALANCED_ROWS = """
+WITH allocated AS (
+    SELECT entry_id, wallet_id, sum(amount) AS total FROM transactions_ledgerallocation
+    WHERE entry_id IS NOT NULL GROUP BY entry_id, wallet_id
+)
+SELECT a.wallet_id, a.entry_id, a.total, e.delta, e.wallet_id AS entry_wallet_id
+FROM allocated a LEFT JOIN transactions_ledgerentry e ON e.id = a.entry_id
+WHERE e.id IS NULL OR e.wallet_id <> a.wallet_id OR e.delta <> a.total
+ORDER BY a.wallet_id, a.entry_id
+"""
+UNBALANCED_GRANTS = """
+WITH allocated AS (
+    SELECT grant_id, wallet_id, sum(amount) AS total FROM transactions_ledgerallocation GROUP BY grant_id, wallet_id
+)
+SELECT coalesce(a.wallet_id, g.wallet_id) AS wallet_id, coalesce(a.grant_id, g.id) AS grant_id,
+       coalesce(a.total, 0) AS total, g.remaining + g.held AS holds, g.wallet_id AS grant_wallet_id
+FROM allocated a FULL JOIN wallets_grant g ON g.id = a.grant_id
+WHERE g.id IS NULL OR a.grant_id IS NULL OR g.wallet_id <> a.wallet_id OR g.remaining + g.held <> a.total
+ORDER BY 1, 2
+"""
+
+
 def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
     """Every broken invariant, by wallet. `stale_holds`: also report holds past their TTL that nobody
     released yet (harmless, a read of the wallet releases them, but a sign the sweeper is not running)."""
@@ -86,12 +109,23 @@ def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
         for bucket in BUCKETS:
             if w[f"grants_{bucket}"] != w[bucket]:
                 problems.append(Problem(wallet_id, f"grants {w[f'grants_{bucket}']} != {bucket} {w[bucket]}"))
-    unbalanced = (
-        LedgerAllocation.objects.filter(entry__isnull=False).values("entry_id", "wallet_id", "entry__delta")
-        .annotate(total=Sum("amount")).exclude(total=F("entry__delta")).order_by("wallet_id")
-    )
-    for row in unbalanced:
-        problems.append(Problem(row["wallet_id"], f"ledger row {row['entry_id']}: allocations {row['total']} != delta {row['entry__delta']}"))
+    with connection.cursor() as cursor:
+        cursor.execute(UNBALANCED_ROWS)
+        for wallet_id, entry_id, total, delta, entry_wallet_id in cursor.fetchall():
+            if delta is None:
+                problems.append(Problem(wallet_id, f"allocations of ledger row {entry_id}, which does not exist"))
+            elif entry_wallet_id != wallet_id:
+                problems.append(Problem(wallet_id, f"allocations of ledger row {entry_id} of wallet {entry_wallet_id}"))
+            else:
+                problems.append(Problem(wallet_id, f"ledger row {entry_id}: allocations {total} != delta {delta}"))
+        cursor.execute(UNBALANCED_GRANTS)
+        for wallet_id, grant_id, total, holds, grant_wallet_id in cursor.fetchall():
+            if holds is None:
+                problems.append(Problem(wallet_id, f"allocations of grant {grant_id}, which does not exist"))
+            elif grant_wallet_id != wallet_id:
+                problems.append(Problem(wallet_id, f"allocations of grant {grant_id} of wallet {grant_wallet_id}"))
+            else:
+                problems.append(Problem(wallet_id, f"grant {grant_id}: allocations {total} != remaining + held {holds}"))
     if stale_holds:
         for hold in Hold.objects.filter(status=HoldStatus.HELD, expires_at__lt=now).order_by("wallet_id"):
             problems.append(Problem(hold.wallet_id, f"stale hold {hold.pk} ({hold.amount} credits, expired {hold.expires_at:%Y-%m-%d %H:%M:%S})"))

@@ -252,6 +252,9 @@ CREDITS_DEFAULT_ACCESS_WINDOW_HOURS = 24
 CREDITS_REQUEST_DEADLINE_SECONDS = float(os.environ.get("CREDITS_REQUEST_DEADLINE_SECONDS", "20"))
 # Purchased credits never expire unless this is set (days from the purchase).
 PURCHASED_CREDITS_EXPIRE_DAYS = int(os.environ.get("PURCHASED_CREDITS_EXPIRE_DAYS", "0")) or None
+# The monthly reset runs this many batches at once, each on its own database connection (about one
+# per core the database may use for it).
+CREDITS_RESET_WORKERS = max(1, int(os.environ.get("CREDITS_RESET_WORKERS", "2")))
 
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))

@@ -71,3 +71,31 @@ def test_verify_ledger_checks_the_row_counter(user):
     with pytest.raises(CommandError):
         call_command("verify_ledger", stdout=out, stderr=out)
     assert f"wallet {user.pk}: ledger rows 1 != counter 5" in out.getvalue()
+
+
+def test_verify_ledger_checks_what_the_allocations_point_at(make_user, rule):
+    """Allocations carry no foreign-key constraints: the check reports what constraints would have
+    refused (a missing row or grant, another wallet's) and a grant whose allocations disagree."""
+    from transactions.models import LedgerAllocation
+
+    owner, other = make_user(balance=100), make_user(balance=100)
+    services.credits_capture(hold=services.credits_reserve(user_id=owner.pk, action_type="test_action"))
+    assert "Ledger OK" in run("verify_ledger")
+    spend = LedgerAllocation.objects.filter(wallet_id=owner.pk, amount__lt=0).get()
+    grant_id = spend.grant_id
+    other_grant = other.wallet.grants.order_by("pk").first()
+    with connection.cursor() as cursor:  # behind the writer's back: each would break a constraint
+        cursor.execute("UPDATE transactions_ledgerallocation SET grant_id = %s WHERE id = %s", [other_grant.pk, spend.pk])
+        cursor.execute(
+            "INSERT INTO transactions_ledgerallocation (entry_id, wallet_id, grant_id, transaction_type, source, amount,"
+            " cost_basis, currency, created_at) VALUES (999999999, %s, 999999998, 'usage', 'monthly', 0, 0, '', now())",
+            [owner.pk],
+        )
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_ledger", stdout=out, stderr=out)
+    report = out.getvalue()
+    assert f"wallet {owner.pk}: allocations of ledger row 999999999, which does not exist" in report
+    assert f"wallet {owner.pk}: allocations of grant 999999998, which does not exist" in report
+    assert f"wallet {owner.pk}: allocations of grant {other_grant.pk} of wallet {other.pk}" in report
+    assert f"wallet {owner.pk}: grant {grant_id}: allocations " in report  # its spend moved away

@@ -10,15 +10,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--period", help="YYYY-MM (default: the current month, UTC)")
         parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--workers", type=int, help="batches at once (default: CREDITS_RESET_WORKERS)")
 
-    def handle(self, *args, period=None, batch_size=5000, **options):
+    def handle(self, *args, period=None, batch_size=5000, workers=None, **options):
         try:
             target = parse_period(period) if period else period_of()
         except ValueError:
             raise CommandError("--period must be YYYY-MM, e.g. 2026-01.") from None
         if not 1 <= batch_size <= 100_000:
             raise CommandError("--batch-size must be between 1 and 100000.")
-        report = reset_period(target, batch_size=batch_size)
+        if workers is not None and not 1 <= workers <= 32:
+            raise CommandError("--workers must be between 1 and 32.")
+        report = reset_period(target, batch_size=batch_size, workers=workers)
         self.stdout.write(
             f"Reset {report.period}: {report.wallets_reset} wallets in {report.seconds:.2f}s "
             f"({report.batches} batches)."
