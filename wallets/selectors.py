@@ -203,7 +203,7 @@ class PurchaseState(NamedTuple):
         )
 
 
-PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0008_gate_functions.py
+PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0009_gate_functions.py
 
 
 def purchase_state(*, user_id: int, action_type: str, reference: str, paid_function: str | None) -> PurchaseState:

@@ -621,7 +621,7 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
 
 # --- one gated purchase: reserve and capture, each one call of a database function ----------------
 #
-# `wallets_purchase_reserve` / `wallets_purchase_capture` (migrations/0008_gate_functions.py) do
+# `wallets_purchase_reserve` / `wallets_purchase_capture` (migrations/0009_gate_functions.py) do
 # what `credits_reserve` and `credits_capture` do for one unit of an action, plus the gate's checks
 # after the lock, in one call each: outside a transaction each is a single-statement transaction
 # (no BEGIN/COMMIT round trips), its inner plans are kept per connection, and the wallet row stays

@@ -1,5 +1,5 @@
 """The gate's reserve and capture as database functions (`services.purchase_reserve` /
-`purchase_capture`, migrations/0008_gate_functions.py): the same outcomes as the general services,
+`purchase_capture`, migrations/0009_gate_functions.py): the same outcomes as the general services,
 one call each."""
 
 from datetime import datetime, timedelta, timezone

@@ -313,8 +313,8 @@ DROP FUNCTION wallets_alert_transition(integer, integer, integer);
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("wallets", "0007_low_balance_alerts"),
-        ("transactions", "0008_payments_moved_out"),  # the capture writes ledger rows and allocations
+        ("wallets", "0008_reset_indexes"),
+        ("transactions", "0009_reset_indexes"),  # the capture writes ledger rows and allocations
         ("outbox", "0001_initial"),  # ... and events
         ("pricing", "0005_rules_version"),  # the ask reads the rules' version
     ]
