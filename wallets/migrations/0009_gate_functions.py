@@ -77,7 +77,7 @@ DECLARE
     w record;
     paid boolean := coalesce(p_paid, false);
     previous text;
-    taken integer;
+    in_flight boolean;
     -- This call is a transaction of its own (autocommit), not a step of a caller's transaction:
     -- the transaction began with this statement, and nothing before it wrote anything.
     on_its_own boolean := transaction_timestamp() = statement_timestamp() AND pg_current_xact_id_if_assigned() IS NULL;
@@ -100,19 +100,19 @@ BEGIN
         outcome := 'paid';
         RETURN;
     END IF;
-    IF p_key IS NOT NULL THEN
-        SELECT h.status INTO previous FROM wallets_hold h WHERE h.wallet_id = p_wallet AND h.idempotency_key = p_key;
-        IF previous IN ('captured', 'held') THEN
-            outcome := 'retry_' || previous;  -- charged (or being served): never charge it again
-            RETURN;
-        ELSIF previous IS NOT NULL THEN
-            p_key := NULL;  -- the first attempt failed and was released: try afresh
-        END IF;
+    SELECT (SELECT h.status FROM wallets_hold h WHERE h.wallet_id = p_wallet AND h.idempotency_key = p_key),
+           EXISTS (SELECT 1 FROM wallets_hold h  -- a hold past its expiry is not in flight: its request died
+                   WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
+                     AND h.status = 'held' AND h.expires_at > p_now)
+    INTO previous, in_flight;
+    IF previous IN ('captured', 'held') THEN
+        outcome := 'retry_' || previous;  -- charged (or being served): never charge it again
+        RETURN;
+    ELSIF previous IS NOT NULL THEN
+        p_key := NULL;  -- the first attempt failed and was released: try afresh
     END IF;
-    IF EXISTS (SELECT 1 FROM wallets_hold h
-               WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
-                 AND h.status = 'held' AND h.expires_at > p_now) THEN
-        outcome := 'in_flight';  -- a hold past its expiry is not in flight: its request died
+    IF in_flight THEN
+        outcome := 'in_flight';
         RETURN;
     END IF;
     IF w.status = 'locked' THEN
@@ -141,7 +141,8 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The credits move from `remaining` to `held` of the spendable grants, in the consumption order.
+    -- In one statement: the credits move from `remaining` to `held` of the spendable grants, in the
+    -- consumption order; the wallet's `reserved` grows; the hold records which grants hold them.
     WITH ordered AS (
         SELECT id, remaining, source, cost_basis, currency,
                COALESCE(SUM(remaining) OVER (ORDER BY priority, expires_at ASC NULLS LAST, id
@@ -157,26 +158,29 @@ BEGIN
         UPDATE wallets_grant g SET remaining = g.remaining - take.credits, held = g.held + take.credits
         FROM take WHERE g.id = take.id
         RETURNING g.id
+    ),
+    taken AS (
+        SELECT coalesce(jsonb_agg(jsonb_build_array(take.id, take.credits, take.source, take.cost_basis::text,
+                                                    take.currency) ORDER BY take.before), '[]'::jsonb) AS moves,
+               coalesce(sum(take.credits), 0) AS credits
+        FROM take JOIN moved ON moved.id = take.id
+    ),
+    wallet_row AS (
+        UPDATE wallets_wallet
+        SET reserved = reserved + amount, holds_due_at = LEAST(coalesce(holds_due_at, p_expires_at), p_expires_at),
+            updated_at = p_now
+        WHERE user_id = p_wallet
     )
-    SELECT coalesce(jsonb_agg(jsonb_build_array(take.id, take.credits, take.source, take.cost_basis::text,
-                                                take.currency) ORDER BY take.before), '[]'::jsonb),
-           coalesce(sum(take.credits), 0)
-    INTO allocations, taken
-    FROM take JOIN moved ON moved.id = take.id;
-    IF taken <> amount THEN
-        RAISE EXCEPTION 'wallet % totals and grants disagree: % of % credits spendable', p_wallet, taken, amount
+    INSERT INTO wallets_hold AS nh (wallet_id, action_type, quantity, amount, free_units, period, reference,
+                                    idempotency_key, status, allocations, expires_at, created_at)
+    SELECT p_wallet, p_action, 1, amount, free_units, p_period, left(p_reference, 255), p_key, 'held', taken.moves,
+           p_expires_at, p_now
+    FROM taken WHERE taken.credits = amount
+    RETURNING nh.id, nh.allocations INTO hold_id, allocations;
+    IF NOT FOUND THEN  -- the statement's changes go with the error
+        RAISE EXCEPTION 'wallet % totals and grants disagree: fewer than % credits spendable', p_wallet, amount
             USING ERRCODE = 'CR001';
     END IF;
-
-    UPDATE wallets_wallet
-    SET reserved = reserved + amount, holds_due_at = LEAST(coalesce(holds_due_at, p_expires_at), p_expires_at),
-        updated_at = p_now
-    WHERE user_id = p_wallet;
-    INSERT INTO wallets_hold (wallet_id, action_type, quantity, amount, free_units, period, reference,
-                              idempotency_key, status, allocations, expires_at, created_at)
-    VALUES (p_wallet, p_action, 1, amount, free_units, p_period, left(p_reference, 255), p_key, 'held',
-            allocations, p_expires_at, p_now)
-    RETURNING id INTO hold_id;
     hold_key := p_key;
     available := available - amount;
     IF on_its_own THEN
@@ -206,9 +210,6 @@ DECLARE
     w record;
     h record;
     granted boolean := true;
-    d_monthly integer;
-    d_purchased integer;
-    d_bonus integer;
     total_after integer;
     available_after integer;
     alert_state integer;
@@ -224,8 +225,16 @@ BEGIN
     END IF;
     balance := w.total;
     charged := 0;
-    SELECT status, action_type, reference, quantity, amount, free_units, allocations INTO h
-    FROM wallets_hold WHERE wallet_id = p_wallet AND id = p_hold;
+    SELECT hh.status, hh.action_type, hh.reference, hh.quantity, hh.amount, hh.free_units, hh.allocations,
+           s.monthly, s.purchased, s.bonus
+    INTO h
+    FROM wallets_hold hh,
+         LATERAL (SELECT coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('monthly', 'rollover')), 0) AS monthly,
+                         coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 = 'purchase'), 0) AS purchased,
+                         coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('promo', 'trial', 'compensation')), 0)
+                             AS bonus
+                  FROM jsonb_array_elements(hh.allocations) AS m) AS s
+    WHERE hh.wallet_id = p_wallet AND hh.id = p_hold;
     IF NOT FOUND THEN
         outcome := 'missing';
         RETURN;
@@ -247,53 +256,63 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('monthly', 'rollover')), 0),
-           coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 = 'purchase'), 0),
-           coalesce(sum((m->>1)::integer) FILTER (WHERE m->>2 IN ('promo', 'trial', 'compensation')), 0)
-    INTO d_monthly, d_purchased, d_bonus
-    FROM jsonb_array_elements(h.allocations) AS m;
-    total_after := w.total - d_monthly - d_purchased - d_bonus;
+    total_after := w.total - h.monthly - h.purchased - h.bonus;
     available_after := total_after - (w.reserved - h.amount);
     SELECT t.state, t.events INTO alert_state, alerts
     FROM wallets_alert_transition(w.low_balance_state, available_after, w.low_balance_threshold) AS t;
 
-    UPDATE wallets_hold SET status = 'captured', settled_at = p_now WHERE wallet_id = p_wallet AND id = p_hold;
-    UPDATE wallets_wallet
-    SET monthly_balance = monthly_balance - d_monthly, purchased_balance = purchased_balance - d_purchased,
-        bonus_balance = bonus_balance - d_bonus, reserved = reserved - h.amount, ledger_rows = ledger_rows + 1,
-        low_balance_state = alert_state, updated_at = p_now
-    WHERE user_id = p_wallet;
-    INSERT INTO transactions_ledgerentry
-        (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity, reference,
-         description, idempotency_key, created_at)
-    VALUES (p_wallet, 'spend', h.amount, -h.amount, total_after, h.action_type, h.quantity, left(h.reference, 255),
-            left(coalesce(nullif(p_description, ''), 'Credits spent for ' || h.action_type), 255),
-            'hold:' || p_hold || ':spend', p_now)
-    RETURNING id INTO entry_id;
-    UPDATE wallets_grant g SET held = g.held - m.credits
-    FROM (SELECT (e->>0)::bigint AS grant_id, sum((e->>1)::integer) AS credits
-          FROM jsonb_array_elements(h.allocations) AS e GROUP BY 1) AS m
-    WHERE g.id = m.grant_id;
-    INSERT INTO transactions_ledgerallocation
-        (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
-    SELECT entry_id, p_wallet, (e->>0)::bigint, 'spend', e->>2, -(e->>1)::integer, (e->>3)::numeric, e->>4, p_now
-    FROM jsonb_array_elements(h.allocations) AS e;
-    IF cardinality(alerts) > 0 THEN
-        -- The outbox rows, as `outbox.services.event_emit` writes them, in this same transaction.
-        WITH written AS (
-            INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
-            SELECT p_wallet, a.event_type,
-                   jsonb_build_object('available', available_after, 'current_balance', total_after,
-                                      'threshold', w.low_balance_threshold, 'ledger_entry_id', entry_id,
-                                      'wallet_id', p_wallet, 'username', u.username),
-                   p_now
-            FROM unnest(alerts) WITH ORDINALITY AS a(event_type, n)
-            JOIN auth_user u ON u.id = p_wallet
-            ORDER BY a.n
-            RETURNING id
-        )
-        SELECT array_agg(id ORDER BY id) INTO event_ids FROM written;
-    END IF;
+    -- In one statement: the hold, the wallet's totals, the `spend` row, the grants' `held`, the
+    -- allocations and the outbox rows of the alerts that fire (as `outbox.services.event_emit`
+    -- writes them), every change relative to the locked rows.
+    WITH held AS (
+        UPDATE wallets_hold SET status = 'captured', settled_at = p_now WHERE wallet_id = p_wallet AND id = p_hold
+    ),
+    wallet_row AS (
+        UPDATE wallets_wallet
+        SET monthly_balance = monthly_balance - h.monthly, purchased_balance = purchased_balance - h.purchased,
+            bonus_balance = bonus_balance - h.bonus, reserved = reserved - h.amount, ledger_rows = ledger_rows + 1,
+            low_balance_state = alert_state, updated_at = p_now
+        WHERE user_id = p_wallet
+    ),
+    entry AS (
+        INSERT INTO transactions_ledgerentry
+            (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity, reference,
+             description, idempotency_key, created_at)
+        VALUES (p_wallet, 'spend', h.amount, -h.amount, total_after, h.action_type, h.quantity, left(h.reference, 255),
+                left(coalesce(nullif(p_description, ''), 'Credits spent for ' || h.action_type), 255),
+                'hold:' || p_hold || ':spend', p_now)
+        RETURNING id
+    ),
+    moves AS (
+        SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits, e->>2 AS source,
+               (e->>3)::numeric AS cost_basis, e->>4 AS currency
+        FROM jsonb_array_elements(h.allocations) AS e
+    ),
+    grants AS (
+        UPDATE wallets_grant g SET held = g.held - m.credits
+        FROM (SELECT grant_id, sum(credits) AS credits FROM moves GROUP BY grant_id) AS m
+        WHERE g.id = m.grant_id
+    ),
+    allocated AS (
+        INSERT INTO transactions_ledgerallocation
+            (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
+        SELECT entry.id, p_wallet, moves.grant_id, 'spend', moves.source, -moves.credits, moves.cost_basis,
+               moves.currency, p_now
+        FROM entry, moves
+    ),
+    events AS (
+        INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+        SELECT p_wallet, a.event_type,
+               jsonb_build_object('available', available_after, 'current_balance', total_after,
+                                  'threshold', w.low_balance_threshold, 'ledger_entry_id', entry.id,
+                                  'wallet_id', p_wallet, 'username', u.username),
+               p_now
+        FROM entry, unnest(alerts) WITH ORDINALITY AS a(event_type, n)
+        JOIN auth_user u ON u.id = p_wallet
+        ORDER BY a.n
+        RETURNING id
+    )
+    SELECT entry.id, (SELECT array_agg(events.id ORDER BY events.id) FROM events) INTO entry_id, event_ids FROM entry;
     charged := h.amount;
     balance := total_after;
     outcome := 'captured';
