@@ -20,8 +20,9 @@ def pricing_rule_get(*, action_type: str) -> PricingRule:
     return rule
 
 
-# The rules' version (migrations/0005_rules_version.py): a scalar subquery a caller puts in a
-# statement it runs anyway (the gate's ask), then hands to `pricing_rule_current`.
+# The rules' version (migrations/0005_rules_version.py), as a scalar subquery a caller can put in a
+# statement it runs anyway (the gate's ask reads the same row inside `wallets_purchase_state`), then
+# hand to `pricing_rule_current`.
 RULES_VERSION_SQL = "(SELECT version FROM pricing_rules_version)"
 
 _cached: tuple[int | None, dict[str, PricingRule | None]] = (None, {})  # (version, rule or None by action)

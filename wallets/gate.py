@@ -29,11 +29,9 @@ Handlers that charge carry `@charges_credits`, which only marks them; the view's
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
-
-from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
