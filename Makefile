@@ -36,7 +36,7 @@ fuzz: install
 bench: install
 	@$(BIN)/python -m ops.service_check postgres
 	@$(BIN)/python -m bench.results --reset
-	$(BIN)/python -m bench.reset_monthly --wallets 100000
+	$(BIN)/python -m bench.reset_monthly --wallets 1000000
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.ledger_core
 	$(BIN)/python -m bench.queries_per_request

@@ -119,6 +119,8 @@ def main(argv=None) -> int:
     from wallets.cycle import reset_period
 
     previous, period = date(2026, 10, 1), date(2026, 11, 1)
+    with connection.cursor() as cursor:  # seeding a million wallets is not a web request
+        cursor.execute("SET statement_timeout = 0")
     started = time.perf_counter()
     seed(args.wallets, previous, period)
     print(f"seeded {args.wallets} wallets in {time.perf_counter() - started:.1f}s")

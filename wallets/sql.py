@@ -43,7 +43,9 @@ calc AS (
     GROUP BY due.user_id, due.total, due.monthly_credits, due.package_name, due.rollover_cap
 ),
 emptied AS (
-    UPDATE wallets_grant g SET remaining = 0, expired_at = %(now)s FROM old WHERE g.id = old.id AND {grant_selector}
+    -- `remaining > 0` (true of every grant in old) lets the spending index find the batch's grants.
+    UPDATE wallets_grant g SET remaining = 0, expired_at = %(now)s
+    FROM old WHERE g.id = old.id AND {grant_selector} AND g.remaining > 0
 ),
 new_grants AS (
     INSERT INTO wallets_grant
@@ -157,14 +159,15 @@ allocations AS (
 events AS (
     INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
     SELECT e.wallet_id, 'credits.granted',
-           jsonb_build_object('wallet_id', e.wallet_id, 'username', u.username, 'grant_id', g.id,
+           jsonb_build_object('wallet_id', e.wallet_id,
+                              'username', (SELECT u.username FROM auth_user u WHERE u.id = e.wallet_id),
+                              'grant_id', g.id,
                               'source', %(source)s, 'credits', %(amount)s, 'expires_at', %(expires_at)s::timestamptz,
                               'reason', %(reason)s, 'current_balance', t.total + %(amount)s),
            %(now)s
     FROM entries e
     JOIN new_grants g ON g.wallet_id = e.wallet_id
     JOIN target t ON t.user_id = e.wallet_id
-    JOIN auth_user u ON u.id = e.wallet_id
 )
 UPDATE wallets_wallet w
 SET bonus_balance = w.bonus_balance + %(amount)s,
@@ -173,7 +176,7 @@ SET bonus_balance = w.bonus_balance + %(amount)s,
                          ELSE LEAST(COALESCE(w.grants_due_at, %(expires_at)s), %(expires_at)s) END,
     updated_at = %(now)s
 FROM new_grants g
-WHERE w.user_id = g.wallet_id
+WHERE w.user_id = g.wallet_id AND {selector}  -- the batch again: its wallets, not a scan of all
 RETURNING w.user_id
 """
 

@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -55,4 +56,29 @@ def test_lazy_catch_up_racing_the_batch_job():
     assert LedgerEntry.objects.filter(wallet_id__in=ids, idempotency_key="expiry:2026-02").count() == len(ids)
     assert set(Wallet.objects.filter(pk__in=ids).values_list("billing_cycle_start", flat=True)) == {date(2026, 2, 1)}
     assert set(Wallet.objects.filter(pk__in=ids).values_list("monthly_balance", flat=True)) == {50}
+    assert ledger_problems() == []
+
+
+def test_the_batches_run_side_by_side_on_their_own_connections(monkeypatch):
+    from wallets import cycle
+
+    with time_machine.travel(datetime(2026, 1, 15, tzinfo=timezone.utc), tick=False):
+        ids = [UserFactory().pk for _ in range(60)]
+    threads_seen = set()
+    roll_over = cycle.wallets_roll_over
+
+    def spy(**kwargs):
+        threads_seen.add(threading.get_ident())
+        time.sleep(0.02)  # long enough that every worker gets a batch
+        return roll_over(**kwargs)
+
+    monkeypatch.setattr(cycle, "wallets_roll_over", spy)
+    with time_machine.travel(datetime(2026, 2, 1, 0, 0, 5, tzinfo=timezone.utc)):
+        report = reset_period(date(2026, 2, 1), batch_size=5, workers=3)
+        again = reset_period(date(2026, 2, 1), batch_size=5, workers=3)
+
+    assert (report.wallets_reset, report.batches) == (60, 13)  # 12 ranges and the final pass
+    assert again.wallets_reset == 0
+    assert len(threads_seen) == 4  # three workers, and the caller's final pass
+    assert LedgerEntry.objects.filter(wallet_id__in=ids, idempotency_key="monthly_grant:2026-02").count() == 60
     assert ledger_problems() == []
