@@ -6,8 +6,13 @@ vs the same two phases as raw SQL on the same database, each in N client process
 Raw SQL, one statement per phase, one wallet per client (as pgbench would run it):
   reserve: a conditional `UPDATE wallets_wallet ... WHERE available >= price` and the hold's insert;
   capture: the hold's update, the wallet's update and the ledger row's insert.
-The service does the same plus what the raw pair leaves out: the grants (which credits, in the
-consumption order), the allocations, the month's catch-up check, idempotency keys.
+The service side is what the gate calls: `services.purchase_reserve` and `purchase_capture`, one
+database function call each (the access policy's questions left out, as the raw pair leaves them).
+It does the same plus what the raw pair leaves out, and what the guarantees need: the lock and
+the checks after it (a hold in flight, an Idempotency-Key), the month's catch-up check, the grants
+(which credits, in the consumption order, into `held` and out), the allocations, the low-balance
+alert on the locked row, the spend row's idempotency key. The raw pair is the physical limit of
+the two phases, not a fair implementation of them.
 Each round runs the service then the raw SQL (alternated); the ratio is the median of the rounds'.
 """
 
@@ -78,15 +83,14 @@ def seed(clients: int) -> dict:
 def service_worker(wallet_id: int, deadline: float) -> int:
     from django.db import connections
 
-    from pricing.selectors import pricing_rule_get
-    from wallets.services import credits_capture, credits_reserve
+    from wallets.services import purchase_capture, purchase_reserve
 
     connections.close_all()  # a connection of this process's own, never the parent's
-    rule = pricing_rule_get(action_type="profile_posts")
     done = 0
     while time.time() < deadline:
-        hold = credits_reserve(user_id=wallet_id, action_type="profile_posts", reference=f"core{done}", rule=rule)
-        credits_capture(hold=hold)
+        reservation = purchase_reserve(user_id=wallet_id, action_type="profile_posts", reference=f"core{done}",
+                                       price=PRICE)
+        purchase_capture(hold=reservation.hold)
         done += 1
     connections.close_all()
     return done

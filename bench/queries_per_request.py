@@ -5,7 +5,8 @@
 Reads are counted for a user with 1,000 ledger rows and for one with `--history` rows; writes
 (the gated views, wallet creation, sign-up, token) once. The endpoints and their budgets come from
 testing/endpoints.py, whose test asserts the budgets on every `make test`.
-Statements only: the BEGIN/COMMIT around a gated request's two transactions are not counted.
+Statements only: BEGIN/COMMIT are not counted (a paid request's reserve and capture are one call
+each, outside any transaction; a free unit's settle is one transaction).
 """
 
 import argparse

@@ -1,6 +1,8 @@
 """Paid access to Instagram resources: the gate's AccessPolicy, backed by `Access` rows.
 
-Named by `settings.CREDITS_ACCESS_POLICY`, so the wallet pages ask it without importing instagram."""
+Named by `settings.CREDITS_ACCESS_POLICY`, so the wallet pages ask it without importing instagram.
+Its two questions are also SQL functions (migrations/0002_access_functions.py), named here, which the
+gate's functions call inside their own statements."""
 
 from datetime import timedelta
 
@@ -11,20 +13,11 @@ from django.utils import timezone
 from .models import Access
 from .usernames import normalize_username
 
-# One statement that is both the question and the answer: record the access unless one is in
-# force. ON CONFLICT sees the latest committed row (not the statement's snapshot), so two requests
-# settling the same resource one after the other cannot both find it free.
-GRANT_UNLESS_CURRENT = """
-INSERT INTO {table} (wallet_id, action_type, username, expires_at, created_at, renewed_at)
-VALUES (%s, %s, %s, %s, %s, %s)
-ON CONFLICT (wallet_id, action_type, username) DO UPDATE
-SET expires_at = excluded.expires_at, renewed_at = excluded.renewed_at
-WHERE {table}.expires_at IS NOT NULL AND {table}.expires_at <= %s
-RETURNING id
-""".format(table=Access._meta.db_table)
-
 
 class InstagramAccess:
+    sql_paid = "instagram_access_paid"  # (wallet, action_type, reference, now) -> in force?
+    sql_grant = "instagram_access_grant"  # (wallet, action_type, reference, expires_at, now) -> recorded?
+
     def current(self, *, wallet, action_type: str, reference: str) -> QuerySet[Access]:
         return Access.objects.current().filter(wallet=wallet, action_type=action_type, username=reference)
 
@@ -37,16 +30,15 @@ class InstagramAccess:
 
     def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> bool:
         """Record the access for `window` (None: forever), or renew an expired one; False if one is
-        still in force (another request paid for it). Called inside the capture's transaction."""
+        still in force (another request paid for it). Called inside the capture's transaction; one
+        statement that is both the question and the answer (ON CONFLICT sees the latest committed
+        row, not the statement's snapshot)."""
         now = timezone.now()
         expires_at = None if window is None else now + window
-        adapt = connection.ops.adapt_datetimefield_value
         with connection.cursor() as cursor:
-            cursor.execute(
-                GRANT_UNLESS_CURRENT,
-                [wallet_id, action_type, reference, adapt(expires_at), adapt(now), adapt(now), adapt(now)],
-            )
-            return cursor.fetchone() is not None
+            cursor.execute(f"SELECT {self.sql_grant}(%s, %s, %s, %s, %s)",
+                           [wallet_id, action_type, reference, expires_at, now])
+            return cursor.fetchone()[0]
 
 
 instagram_access = InstagramAccess()

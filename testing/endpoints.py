@@ -56,13 +56,16 @@ READS = [
 ]
 
 WRITES = [
-    # The four gated views on a resource not paid for yet. Rules with a free allowance also read
-    # and update the month's usage row (influencer_unlock, detailed_analytics: +2 or +3).
-    Call("get", P + "eco_emma", 12, note="paid with a free unit"),
+    # The four gated views on a resource not paid for yet: the user, the ask, the reserve and the
+    # capture (one statement each), plus the rule and its tiers when this process has not cached
+    # that rule's current version yet (+2: counted, so the budgets hold on a cold cache). A free
+    # unit is settled in the general transaction: lock, access, hold, usage row, wallet, `free_use`
+    # row instead of the capture call (+5).
+    Call("get", P + "eco_emma", 11, note="paid with a free unit"),
     Call("get", P + "eco_emma", 4, note="repeat inside the access window, free"),
-    Call("get", P + "eco_emma/analytics", 16, note="paid with a free unit"),
-    Call("get", P + "eco_emma/ai-insights", 10, note="paid with credits"),
-    Call("get", P + "eco_emma/posts", 10, note="paid with credits"),
+    Call("get", P + "eco_emma/analytics", 11, note="paid with a free unit"),
+    Call("get", P + "eco_emma/ai-insights", 6, note="paid with credits"),
+    Call("get", P + "eco_emma/posts", 6, note="paid with credits"),
     Call("post", C + "wallet/create", 4, body={}, note="wallet exists (+1: the next expiry)"),
     Call("post", "/api/v1/auth/register", 8, anonymous=True, note="user, wallet, its first grant and ledger row",
          body={"username": "newcomer", "email": "newcomer@example.com", "password": "a-long-passphrase-2026"}),

@@ -4,11 +4,19 @@ and settled. `CreditGatedView` owns the flow; read it top to bottom.
     DRF's initial(): authenticate, the view's permissions (IsAuthenticated), throttles
         -> a throttled or anonymous request stops here and never reads a wallet
     resolve the resource once (`credit_reference`), parse the Idempotency-Key (400 if bad)
-    ask   (`HasCreditsFor`, one read: the wallet and "paid for already?"; never locks or writes)
+    ask   (`HasCreditsFor`, one read: the wallet, "paid for already?", the month's free units used
+          and the pricing rules' version; the rule itself comes from this process's cache unless
+          the version moved; never locks or writes)
         -> 402 now if the wallet is missing, locked or short; served free if the access is in force
-    reserve (`gate_reserve`, short transaction): the price (or a free unit) moves into a hold
+    reserve (`gate_reserve`: one call of a database function, its own transaction): the checks
+          under the wallet lock, then the price (or a free unit) moves into a hold
     the handler runs: no transaction, no lock (the provider may take seconds)
-    DRF's finalize_response(): capture on 2xx (`gate_settle`, short transaction), release otherwise
+    DRF's finalize_response(): capture on 2xx (`gate_settle`: one call, its own durable
+          transaction: the access recorded, the charge written), release otherwise
+
+A paid request adds three statements to the view's own: ask, reserve, capture. The rarer paths (a
+free unit's capture, a duplicate settling after the request that paid, a policy without SQL
+functions) settle through the general services in a short transaction, as before.
 
 A resource already paid for inside its access window is served free. Two requests for the same
 resource at once are charged once: the second one does not reserve, and whichever settles last
@@ -21,26 +29,27 @@ Handlers that charge carry `@charges_credits`, which only marks them; the view's
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from common.metrics import CREDITS_CHARGED, GATE_OUTCOMES
 from pricing.models import PricingRule
-from pricing.selectors import pricing_rule_get
+from pricing.quotes import quote
+from pricing.selectors import pricing_rule_current
 
 from .exceptions import DeadlineExceeded, InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
 from .locking import lock_wallet
-from .models import Hold, HoldStatus, Wallet
-from .selectors import credits_check
-from .services import credits_capture, credits_release, credits_reserve
+from .models import Hold
+from .selectors import PurchaseState, purchase_state
+from .services import credits_capture, credits_release, credits_reserve, purchase_capture, purchase_reserve
 
 logger = logging.getLogger("credits.gate")
 
@@ -59,6 +68,14 @@ class AccessPolicy(Protocol):
         an expired one, and say True; say False if one is in force (another request paid for it).
         It must decide on the latest committed rows (e.g. INSERT ... ON CONFLICT), not a snapshot."""
 
+    # Optional, and what makes the gate three statements: the same two questions as SQL functions,
+    # which the gate's database functions call after the wallet lock. `sql_paid`: (wallet integer,
+    # action_type text, reference text, now timestamptz) -> boolean; `sql_grant`: (wallet, action_type,
+    # reference, expires_at timestamptz (NULL: forever), now) -> boolean, as `grant`. A policy
+    # without them is asked in Python, and its requests settle through the general services.
+    sql_paid: str | None
+    sql_grant: str | None
+
 
 # --- what one request buys ---------------------------------------------------------------------
 
@@ -66,13 +83,13 @@ class AccessPolicy(Protocol):
 @dataclass(frozen=True)
 class Purchase:
     """What one gated request buys: `action_type` on `reference`, for the wallet of `user_id`, at the
-    rule in force when the request started."""
+    rule in force when the request started (filled in by the ask)."""
 
     user_id: int
     action_type: str
     reference: str
     access: AccessPolicy
-    rule: PricingRule
+    rule: PricingRule | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +116,15 @@ def idempotency_key_of(request) -> str | None:
     return key
 
 
-def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
-    return Exists(access.current(wallet=OuterRef("pk"), action_type=action_type, reference=reference))
+def _unit_price(rule: PricingRule, free_remaining: int = 0) -> int:
+    return quote(rule, quantity=1, free_remaining=free_remaining, tiers=rule.bulk_tiers.all()).total_credits
+
+
+def _policy_says_paid(purchase: Purchase) -> bool:
+    """For a policy without `sql_paid`: asked in Python (one query of its own)."""
+    current = purchase.access.current(wallet=purchase.user_id, action_type=purchase.action_type,
+                                      reference=purchase.reference)
+    return current.exists()
 
 
 # --- 1. ask ------------------------------------------------------------------------------------
@@ -108,81 +132,63 @@ def _paid(access: AccessPolicy, action_type: str, reference: str) -> Exists:
 
 class HasCreditsFor(BasePermission):
     """Asks, never charges, never locks or writes: a wallet that exists, is active and can pay (or
-    has paid) for the view's purchase. One read of the wallet with "paid already?" beside it; the
-    answer is kept on the view (`credit_answer`) for the reserve.
+    has paid) for the view's purchase. One read (`selectors.purchase_state`): the wallet, "paid
+    already?", the month's free units and the pricing rules' version, which says whether this
+    process's cached rule is still the rule (`pricing_rule_current`). The answer is kept on the view
+    (`credit_answer`), the rule on its purchase.
 
     A wallet with something due (a new month, an expired hold or grant) is not judged here: its
     totals are about to change, and the reserve settles what is due under the lock, then decides."""
 
     def has_permission(self, request, view) -> bool:
         purchase: Purchase = view.credit_purchase
-        wallet = (
-            Wallet.objects.select_related("package")
-            .annotate(already_paid=_paid(purchase.access, purchase.action_type, purchase.reference))
-            .filter(pk=purchase.user_id)
-            .first()
-        )
-        if wallet is None:
+        paid_function = getattr(purchase.access, "sql_paid", None)
+        state = purchase_state(user_id=purchase.user_id, action_type=purchase.action_type,
+                               reference=purchase.reference, paid_function=paid_function)
+        rule = pricing_rule_current(action_type=purchase.action_type, version=state.rules_version)
+        view.credit_purchase = purchase = replace(purchase, rule=rule)
+        if not state.exists:
             raise WalletNotFound()
-        if wallet.is_locked:
+        if state.is_locked:
             raise WalletLocked()
-        view.credit_answer = wallet
-        if wallet.is_due() or wallet.already_paid:
-            return True  # due: the reserve decides; paid: nothing to afford (and no usage row to read)
-        decision = credits_check(wallet=wallet, action_type=purchase.action_type, rule=purchase.rule)
-        if decision.reason == "insufficient_credits":
+        if paid_function is None and _policy_says_paid(purchase):
+            state = state._replace(already_paid=True)
+        view.credit_answer = state
+        if state.is_due() or state.already_paid:
+            return True  # due: the reserve decides; paid: nothing to afford
+        price = _unit_price(rule, free_remaining=max(0, rule.free_allowance_per_month - state.free_used))
+        if price > state.available:
             GATE_OUTCOMES.labels(purchase.action_type, "refused").inc()
-            raise InsufficientCredits(required=decision.credits_required, available=decision.current_balance)
+            raise InsufficientCredits(required=price, available=state.available)
         return True
 
 
 # --- 2. reserve --------------------------------------------------------------------------------
 
 
-def _read_after_lock(user_id: int, **checks) -> dict:
-    """`checks` (expressions over the wallet's rows), in one statement issued once the wallet is locked.
-
-    Not folded into the locking query on purpose: under READ COMMITTED a statement sees the data
-    committed before it *started*, so a locking SELECT that waited for another request would
-    return the fresh wallet row but stale answers (an access or a hold committed by the request it
-    waited for would be invisible, and the resource charged twice). A new statement sees them."""
-    return Wallet.objects.filter(pk=user_id).values(**checks).get()
-
-
 def gate_reserve(purchase: Purchase, *, idempotency_key: str | None = None) -> Ticket:
-    """Under the wallet lock: paid already? a hold in flight for the resource? this key seen? If
-    none, set the price aside (`credits_reserve`, which also settles what is due on the wallet)."""
-    holds = Hold.objects.filter(wallet=OuterRef("pk"))
-    with transaction.atomic():
-        wallet = lock_wallet(purchase.user_id)
-        state = _read_after_lock(
-            purchase.user_id,
-            already_paid=_paid(purchase.access, purchase.action_type, purchase.reference),
-            in_flight=Exists(  # a hold past its expiry is not in flight: its request died
-                holds.filter(
-                    action_type=purchase.action_type,
-                    reference=purchase.reference,
-                    status=HoldStatus.HELD,
-                    expires_at__gt=timezone.now(),
-                )
-            ),
-            previous=Subquery(holds.filter(idempotency_key=idempotency_key).values("status")[:1])
-            if idempotency_key is not None
-            else Value(None, output_field=CharField()),
-        )
-        if state["already_paid"]:
-            return Ticket(hold=None, already_paid=True)
-        if state["previous"] in (HoldStatus.CAPTURED, HoldStatus.HELD):
-            # A retry of a request that was charged (or is being served): never charge it again.
-            return Ticket(hold=None, already_paid=state["previous"] == HoldStatus.CAPTURED)
-        if state["previous"] is not None:
-            idempotency_key = None  # the first attempt failed and was released: try afresh
-        if state["in_flight"]:
-            return Ticket(hold=None)  # settle decides: free if the other request paid, else charge then
-        return Ticket(hold=_reserve(purchase, wallet, idempotency_key=idempotency_key))
+    """One call (`services.purchase_reserve`): under the wallet lock, is the resource paid already? a
+    hold in flight for it? this key seen? If none, the price (or a free unit) is set aside. A wallet
+    with something due is brought up to date first."""
+    paid_function = getattr(purchase.access, "sql_paid", None)
+    reservation = purchase_reserve(
+        user_id=purchase.user_id,
+        action_type=purchase.action_type,
+        reference=purchase.reference,
+        price=_unit_price(purchase.rule),
+        free_allowance=purchase.rule.free_allowance_per_month,
+        idempotency_key=idempotency_key,
+        paid_function=paid_function,
+        already_paid=paid_function is None and _policy_says_paid(purchase),
+    )
+    if reservation.outcome == "reserved":
+        return Ticket(hold=reservation.hold)
+    # paid, or a retry of a request that was charged: never charge again. A retry of a request being
+    # served, or another request holding this resource: settle decides (free if that one paid).
+    return Ticket(hold=None, already_paid=reservation.outcome in ("paid", "retry_captured"))
 
 
-def _reserve(purchase: Purchase, wallet: Wallet, *, idempotency_key: str | None = None) -> Hold:
+def _reserve(purchase: Purchase, wallet, *, idempotency_key: str | None = None) -> Hold:
     return credits_reserve(
         user_id=purchase.user_id,
         action_type=purchase.action_type,
@@ -197,7 +203,27 @@ def _reserve(purchase: Purchase, wallet: Wallet, *, idempotency_key: str | None 
 
 
 def gate_settle(purchase: Purchase, ticket: Ticket) -> Settlement:
-    """After a successful response: charge once per resource and record the access."""
+    """After a successful response: charge once per resource and record the access. A hold of
+    credits settles in one call (`services.purchase_capture`); the rest in a short transaction."""
+    hold, grant_function = ticket.hold, getattr(purchase.access, "sql_grant", None)
+    if (not ticket.already_paid and grant_function is not None and hold is not None
+            and hold.amount and not hold.free_units and hold.allocations is not None):
+        window = purchase.rule.access_window
+        capture = purchase_capture(
+            hold=hold, grant_function=grant_function,
+            access_expires_at=None if window is None else timezone.now() + window,
+        )
+        if capture.outcome == "captured":
+            return Settlement(charged=capture.charged, balance=capture.balance)
+        if capture.outcome == "paid_already":  # another request for this resource settled (and paid)
+            credits_release(hold=hold)
+            return Settlement(charged=0, balance=capture.balance)
+    return _settle_in_a_transaction(purchase, ticket)
+
+
+def _settle_in_a_transaction(purchase: Purchase, ticket: Ticket) -> Settlement:
+    """The general settle: free units, a request that found another one's hold in flight, a policy
+    without SQL functions."""
     with transaction.atomic():
         wallet = lock_wallet(purchase.user_id)
         # The grant is also the check: it records the access unless one is in force, i.e. unless
@@ -240,7 +266,7 @@ class CreditGatedView(APIView):
     credit_permission = HasCreditsFor
 
     credit_purchase: Purchase | None = None  # per request, set in initial()
-    credit_answer: Wallet | None = None  # what the ask read
+    credit_answer: PurchaseState | None = None  # what the ask read
     credit_ticket: Ticket | None = None  # what the reserve decided
     credit_settlement: Settlement | None = None  # known already when the ask found the access in force
     credit_started: float = 0.0  # when the gate began: a success after the deadline is not charged
@@ -255,12 +281,8 @@ class CreditGatedView(APIView):
             return
         reference = self.credit_reference(request, **kwargs)  # the resource, resolved once
         idempotency_key = idempotency_key_of(request)  # bad input is a 400 before any question of credits
-        self.credit_purchase = Purchase(
-            user_id=request.user.pk,
-            action_type=self.credit_action,
-            reference=reference,
-            access=self.credit_access,
-            rule=pricing_rule_get(action_type=self.credit_action),  # the price at the request's start
+        self.credit_purchase = Purchase(  # the ask adds the rule: the price at the request's start
+            user_id=request.user.pk, action_type=self.credit_action, reference=reference, access=self.credit_access,
         )
         if not self.credit_permission().has_permission(request, self):
             self.permission_denied(request)
@@ -269,7 +291,7 @@ class CreditGatedView(APIView):
             # An access in force, committed before this request began: served free, nothing to lock.
             self.credit_started = time.monotonic()
             self.credit_ticket = Ticket(hold=None, already_paid=True)
-            self.credit_settlement = Settlement(charged=0, balance=answer.current_balance)
+            self.credit_settlement = Settlement(charged=0, balance=answer.balance)
             return
         self.credit_started = time.monotonic()
         self.credit_ticket = gate_reserve(self.credit_purchase, idempotency_key=idempotency_key)

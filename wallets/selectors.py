@@ -3,8 +3,10 @@ writes: a caller that needs the wallet up to date with the month gets it from
 `services.wallet_refresh` (which may write) and passes it in."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -159,3 +161,57 @@ def grant_expiring_soon(wallet: Wallet, now=None) -> dict | None:
         return None
     first = upcoming[0][0]
     return {"credits": sum(credits for when, credits in upcoming if when == first), "expires_at": first}
+
+
+# --- the gate's ask: one plain read ---------------------------------------------------------------
+
+
+class PurchaseState(NamedTuple):
+    """What the gate's ask reads in one statement: the wallet's figures (None when there is no
+    wallet), "paid already?", this month's free units of the action used or held, and the pricing
+    rules' version (for `pricing.selectors.pricing_rule_current`)."""
+
+    status: str | None
+    balance: int
+    reserved: int
+    billing_cycle_start: date | None
+    holds_due_at: datetime | None
+    grants_due_at: datetime | None
+    already_paid: bool
+    free_used: int
+    rules_version: int | None
+
+    @property
+    def exists(self) -> bool:
+        return self.status is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == WalletStatus.LOCKED
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.reserved
+
+    def is_due(self, now=None) -> bool:
+        """As `Wallet.is_due`: the month's grant, an expired hold or grant is waiting to be settled."""
+        now = now or timezone.now()
+        return (
+            (not self.is_locked and self.billing_cycle_start < period_of(now))
+            or (self.holds_due_at is not None and self.holds_due_at <= now)
+            or (self.grants_due_at is not None and self.grants_due_at <= now)
+        )
+
+
+PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0009_gate_functions.py
+
+
+def purchase_state(*, user_id: int, action_type: str, reference: str, paid_function: str | None) -> PurchaseState:
+    """The gate's ask, one statement, nothing locked: see PurchaseState. `paid_function` is the access
+    policy's SQL function (wallet, action_type, reference, now) -> boolean; without one, "paid
+    already?" is left False for the caller to ask its policy."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(PURCHASE_STATE, [user_id, action_type, reference, paid_function, period_of(now), now])
+        status, balance, reserved, cycle, holds_due, grants_due, paid, used, version = cursor.fetchone()
+    return PurchaseState(status, balance or 0, reserved or 0, cycle, holds_due, grants_due, paid, used or 0, version)

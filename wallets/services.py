@@ -25,14 +25,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from common.db_timeouts import use_job_timeouts
 from common.periods import next_period, period_of, period_start
 from outbox.events import EventType
+from outbox.models import OutboxEvent
 from outbox.services import event_emit, events_emitted_in_bulk
+from outbox.signals import events_written
 from pricing.exceptions import InvalidAmount
 from pricing.models import Package, PricingRule
 from pricing.quotes import quote
@@ -41,7 +43,7 @@ from transactions.models import LedgerEntry, TransactionType
 
 from . import sql
 from .alerts import alert_transition
-from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked
+from .exceptions import HoldNotActive, InsufficientCredits, WalletLocked, WalletNotFound
 from .locking import lock_wallet
 from .models import (
     BUCKET_OF,
@@ -628,6 +630,131 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
             if past_expiry:
                 _expire_due_grants(wallet, now)
         return hold
+
+
+# --- one gated purchase: reserve and capture, each one call of a database function ----------------
+#
+# `wallets_purchase_reserve` / `wallets_purchase_capture` (migrations/0009_gate_functions.py) do
+# what `credits_reserve` and `credits_capture` do for one unit of an action, plus the gate's checks
+# after the lock, in one call each: outside a transaction each is a single-statement transaction
+# (no BEGIN/COMMIT round trips), its inner plans are kept per connection, and the wallet row stays
+# locked for that one statement only. The reserve commits without waiting for the disk; the
+# capture durably. What they do not settle (a wallet with something due, free units at capture,
+# holds older than grants) goes through the general services above.
+
+RESERVE_CALL = (
+    "SELECT * FROM wallets_purchase_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+CAPTURE_CALL = "SELECT * FROM wallets_purchase_capture(%s, %s, %s, %s, %s, %s)"
+GRANTS_DISAGREE = "CR001"  # the reserve function's error when a wallet's totals and grants disagree
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What `purchase_reserve` decided: `reserved` (with `hold`), `paid` (an access is in force),
+    `retry_captured` / `retry_held` (this Idempotency-Key's earlier request), `in_flight` (another
+    request holds the price of this resource)."""
+
+    outcome: str
+    hold: Hold | None = None
+
+
+def purchase_reserve(
+    *,
+    user_id: int,
+    action_type: str,
+    reference: str,
+    price: int,
+    free_allowance: int = 0,
+    idempotency_key: str | None = None,
+    paid_function: str | None = None,
+    already_paid: bool = False,
+) -> Reservation:
+    """Reserve one unit of `action_type` on `reference`: a free unit while the month's allowance
+    (`free_allowance`) lasts, else `price` credits, in one call, unless (decided under the wallet
+    lock, on the latest committed rows) the resource is paid for (`paid_function`, an SQL function
+    (wallet, action_type, reference, now) -> boolean, or `already_paid` for a policy without one),
+    this idempotency key's request was charged or is being served, or a hold for the resource is in
+    flight. Raises WalletNotFound, WalletLocked or InsufficientCredits. A wallet with something due
+    is brought up to date first (`wallet_refresh`), then asked again."""
+    for _ in range(3):
+        now = timezone.now()
+        period = period_of(now)
+        expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(RESERVE_CALL, [
+                    user_id, action_type, reference, idempotency_key, price, free_allowance, paid_function,
+                    already_paid, period, now, expires_at,
+                ])
+                outcome, hold_id, hold_key, amount, free_units, allocations, balance, available = cursor.fetchone()
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == GRANTS_DISAGREE:
+                raise InsufficientCredits(required=price, available=0) from exc
+            raise
+        if outcome == "due":
+            wallet_refresh(user_id=user_id)  # settles the month, expired holds and grants under the lock
+            continue
+        if outcome == "missing":
+            raise WalletNotFound()
+        if outcome == "locked":
+            raise WalletLocked()
+        if outcome == "short":
+            raise InsufficientCredits(required=price, available=available)
+        if outcome != "reserved":
+            return Reservation(outcome)
+        hold = Hold(
+            id=hold_id, wallet_id=user_id, action_type=action_type, quantity=1, amount=amount, free_units=free_units,
+            period=period, reference=reference[:255], idempotency_key=hold_key, status=HoldStatus.HELD,
+            allocations=json.loads(allocations) if isinstance(allocations, str) else allocations,
+            expires_at=expires_at, created_at=now,
+        )
+        hold._state.adding = False
+        return Reservation(outcome, hold)
+    raise RuntimeError(f"wallet {user_id} is still due after being brought up to date")
+
+
+@dataclass(frozen=True)
+class PurchaseCapture:
+    """`captured` (now or before: `charged` credits), `paid_already` (an access was in force: nothing
+    charged, the hold is still held for the caller to release) or `general` (a hold the function does
+    not settle: use `credits_capture`). `balance`: the wallet's balance after."""
+
+    outcome: str
+    charged: int
+    balance: int
+
+
+def purchase_capture(
+    *,
+    hold: Hold,
+    grant_function: str | None = None,
+    access_expires_at: datetime | None = None,
+    description: str = "",
+) -> PurchaseCapture:
+    """Capture a hold of credits in one call: record the access through `grant_function` (an SQL
+    function (wallet, action_type, reference, expires_at, now) -> recorded?; None: the caller's
+    policy has recorded it), then the charge as `credits_capture` does (the hold, the wallet's
+    totals, the grants' `held`, the `spend` row and its allocations, the low-balance events), durably.
+    A hold that was released (or expired) raises HoldNotActive."""
+    with connection.cursor() as cursor:
+        cursor.execute(CAPTURE_CALL, [
+            hold.wallet_id, hold.pk, description, grant_function, access_expires_at, timezone.now(),
+        ])
+        outcome, charged, balance, event_ids = cursor.fetchone()
+    if outcome == "missing" and balance is None:
+        raise WalletNotFound()
+    if outcome == "was_captured":
+        return PurchaseCapture("captured", charged, balance)  # captured before: that outcome again
+    if outcome in ("missing", "was_released", "was_expired"):
+        raise HoldNotActive()
+    if outcome == "captured":
+        hold.status, hold.settled_at = HoldStatus.CAPTURED, timezone.now()
+        logger.info("ledger write wallet=%s type=spend amount=%s balance_after=%s key=hold:%s:spend",
+                    hold.wallet_id, charged, balance, hold.pk)
+    if event_ids:
+        events_written.send(sender=OutboxEvent, event_ids=list(event_ids))  # committed: queued at once
+    return PurchaseCapture(outcome, charged or 0, balance)
 
 
 def holds_release_stale(*, now=None, limit: int = 1000) -> int:

@@ -9,24 +9,45 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pricing.models import PricingRule
+from pricing.selectors import RULES_VERSION_SQL, pricing_rule_current, pricing_rules_forget
 from testing.clients import client_for
 from testing.endpoints import statements
 
 pytestmark = pytest.mark.django_db
 
-# Statements the gate adds, then commits. A paid request: the rule and its tiers, the ask (the
-# wallet and "paid already?"), the reserve (lock, checks, then the credits held with the wallet's
-# total and the hold in one statement), the capture (lock, access record, then hold, wallet,
-# grants, ledger row and allocations in one statement). A free unit also reads and moves the
-# month's usage row and
-# writes a `free_use` row instead of a `spend` (the month's first free use creates that row: +2). A repeat inside the access window and a refusal are
-# the rule and the ask, nothing locked, nothing written.
+# Statements the gate adds, then commits (transactions that write). A paid request: the ask (the
+# wallet, "paid already?", the month's free units and the rules' version, in one read; the rule
+# itself from the process's cache), the reserve (one call: the checks under the wallet lock, the
+# credits held, the hold), the capture (one call: the access recorded, the hold, wallet, grants,
+# ledger row and allocations). Each call is a transaction of its own. A free unit is reserved the
+# same way and settled in the general transaction (lock, access, hold, usage row, wallet, `free_use`
+# row). A repeat inside the access window and a refusal are the ask alone, nothing locked or written.
 BUDGETS = {
-    "paid": (9, 2),
-    "free": (16, 2),
-    "repeat": (3, 0),
-    "refused": (3, 0),
+    "paid": (3, 2),
+    "free": (8, 2),
+    "repeat": (1, 0),
+    "refused": (1, 0),
 }
+RULE_READ = 2  # the rule and its tiers, on a process's first request after the rules changed
+
+# Outside a test's transaction (autocommit), each of these statements is a transaction of its own.
+OWN_TRANSACTION = ("SELECT * FROM wallets_purchase_reserve(", "SELECT * FROM wallets_purchase_capture(")
+
+
+@pytest.fixture(autouse=True)
+def rules_cached(db):
+    """Start every test with this process's pricing cache warm (a test's changes are rolled back,
+    and the version with them, so a cache from another test is simply read again)."""
+    pricing_rules_forget()
+    for rule in PricingRule.objects.filter(is_active=True):
+        pricing_rule_current(action_type=rule.action_type, version=rules_version())
+
+
+def rules_version() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {RULES_VERSION_SQL}")
+        return cursor.fetchone()[0]
 
 
 @pytest.fixture
@@ -41,7 +62,8 @@ def measure(api, path):
 
 
 def commits_in(captured) -> int:
-    """Outermost atomic blocks that completed (a nested savepoint, e.g. get_or_create's, is no commit)."""
+    """Outermost atomic blocks that completed (a nested savepoint, e.g. get_or_create's, is no commit),
+    and the calls of the gate's functions made outside any block (each its own transaction)."""
     depth = commits = 0
     for query in captured.captured_queries:
         sql = query["sql"]
@@ -50,6 +72,8 @@ def commits_in(captured) -> int:
         elif sql.startswith(("RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
             depth -= 1
             commits += depth == 0 and sql.startswith("RELEASE")
+        elif depth == 0 and sql.startswith(OWN_TRANSACTION):
+            commits += 1
     return commits
 
 
@@ -71,8 +95,8 @@ def test_what_the_gate_adds_to_a_paid_a_repeat_and_a_refused_request(twin, make_
     response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
     assert response["X-Credits-Charged"] == "10"
     assert (extra, commits) == BUDGETS["paid"], sql
-    assert sum('FROM "pricing_pricingrule"' in q for q in sql.splitlines()) == 1  # the rule is read once
-    assert sql.count("FOR UPDATE") == 2  # one lock per transaction
+    assert "pricing_pricingrule" not in sql  # the rule comes from the process's cache
+    assert "FOR UPDATE" not in sql  # the locks are taken inside the two calls
 
     response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
     assert response["X-Credits-Charged"] == "0"
@@ -112,3 +136,17 @@ def test_a_throttled_request_reads_nothing_of_the_wallet(make_user, provider, mo
         assert provider.calls == ["dev_dan"]
     finally:
         cache.clear()
+
+
+def test_the_rule_is_read_again_on_the_first_request_after_any_change(twin, make_user, provider):
+    api = client_for(make_user(balance=100))
+    baseline = ungated_statements(api)
+
+    PricingRule.objects.filter(action_type="profile_posts").update(credits_per_action=7)  # no signal: a trigger
+    response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
+    assert response["X-Credits-Charged"] == "7"
+    assert (extra, commits) == (BUDGETS["paid"][0] + RULE_READ, 2), sql
+
+    response, extra, commits, sql = added(api, "/api/v1/profile/eco_emma/posts", baseline=baseline)
+    assert response["X-Credits-Charged"] == "7"
+    assert (extra, commits) == BUDGETS["paid"], sql  # cached again

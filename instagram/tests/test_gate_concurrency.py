@@ -6,10 +6,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg
 import pytest
+from django.db import connection
 from django.db.models import Sum
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from testing.clients import client_for
 from transactions.models import LedgerEntry
 from wallets.models import Hold, HoldStatus, Wallet
 from wallets.verification import ledger_problems
@@ -163,6 +166,32 @@ def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_us
     assert Wallet.objects.get(pk=user.pk).current_balance == 100
 
 
+def test_a_one_call_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_user):
+    """The same race, settled by the capture function (a hold of credits): the access check inside
+    it runs after the lock, so the second request pays nothing and its hold is released."""
+    from instagram.access import instagram_access
+    from wallets.gate import Purchase, gate_reserve, gate_settle
+    from pricing.selectors import pricing_rule_get
+
+    user = make_user(balance=100)
+    rule = pricing_rule_get(action_type="profile_posts")
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
+                        access=instagram_access, rule=rule)
+    ticket = gate_reserve(purchase)
+    assert ticket.hold is not None and ticket.hold.allocations
+
+    def first_request_captures(wallet):
+        instagram_access.grant(wallet_id=wallet.pk, action_type="profile_posts", reference="dev_dan",
+                               window=rule.access_window)
+
+    settlement = while_holding_the_wallet_lock(user, first_request_captures, lambda: gate_settle(purchase, ticket))
+    assert (settlement.charged, settlement.balance) == (0, 100)
+    assert not LedgerEntry.objects.filter(wallet_id=user.pk, transaction_type="spend").exists()
+    assert Hold.objects.get(pk=ticket.hold.pk).status == HoldStatus.RELEASED
+    wallet = Wallet.objects.get(pk=user.pk)
+    assert (wallet.current_balance, wallet.reserved) == (100, 0)
+
+
 def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user):
     """The second request for a resource, arriving while the first reserves it, must see the hold in
     flight and not set aside the price a second time."""
@@ -183,3 +212,22 @@ def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user)
     assert ticket.hold is None
     assert Hold.objects.filter(wallet_id=user.pk, status=HoldStatus.HELD).count() == 1
     assert Wallet.objects.get(pk=user.pk).reserved == rule.credits_per_action
+
+
+# --- a price change made elsewhere is charged at once, whatever this process has cached ----------
+
+
+def test_a_price_changed_by_another_process_is_charged_on_the_next_request(make_user, provider):
+    """This process has the rule cached; another client (its own connection, no Django, no signal)
+    changes the price and commits; the very next gated request here charges the new price."""
+    api = client_for(make_user(balance=100))
+    assert api.get("/api/v1/profile/dev_dan/ai-insights")["X-Credits-Charged"] == "20"  # cached now
+    assert api.get("/api/v1/profile/eco_emma/ai-insights")["X-Credits-Charged"] == "20"  # from the cache
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True) as other:
+        other.execute("UPDATE pricing_pricingrule SET credits_per_action = 7 WHERE action_type = 'ai_insights'")
+    response = api.get("/api/v1/profile/chef.carla/ai-insights")
+    assert (response["X-Credits-Charged"], response["X-Credits-Remaining"]) == ("7", "53")
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True) as other:
+        other.execute("UPDATE pricing_pricingrule SET is_active = false WHERE action_type = 'ai_insights'")
+    assert api.get("/api/v1/profile/bob_fitness/ai-insights").status_code == 404  # withdrawn: at once too

@@ -1,6 +1,7 @@
 """Low-balance alerts: decided by the ledger writer under the wallet lock, once per crossing."""
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -27,12 +28,20 @@ def events(user, event_type=None):
     return list(rows.filter(event_type=event_type) if event_type else rows)
 
 
-def charge(user):
-    hold = services.credits_reserve(user_id=user.pk, action_type="test_action")
-    return services.credits_capture(hold=hold).charged
+@pytest.fixture(params=["services", "one_call"])
+def charge(request):
+    """A charge through the general services, or through the gate's database functions."""
+    def charge(user):
+        if request.param == "one_call":
+            hold = services.purchase_reserve(user_id=user.pk, action_type="test_action", reference=uuid.uuid4().hex, price=20).hold
+            return services.purchase_capture(hold=hold).charged
+        hold = services.credits_reserve(user_id=user.pk, action_type="test_action")
+        return services.credits_capture(hold=hold).charged
+
+    return charge
 
 
-def test_twenty_concurrent_charges_crossing_the_threshold_fire_exactly_one_balance_low(make_user):
+def test_twenty_concurrent_charges_crossing_the_threshold_fire_exactly_one_balance_low(make_user, charge):
     PricingRuleFactory(action_type="test_action", credits_per_action=20)
     user = make_user(balance=420)
     services.wallet_set_low_balance_threshold(user_id=user.pk, threshold=100)
@@ -57,7 +66,7 @@ def test_twenty_concurrent_charges_crossing_the_threshold_fire_exactly_one_balan
     assert len([m for m in mail.outbox if user.email in m.to]) == 1
 
 
-def test_recovery_after_a_top_up_rearms_and_a_second_crossing_fires_again(make_user):
+def test_recovery_after_a_top_up_rearms_and_a_second_crossing_fires_again(make_user, charge):
     PricingRuleFactory(action_type="test_action", credits_per_action=20)
     user = make_user(balance=40)  # threshold 20 (CREDITS_LOW_BALANCE_DEFAULT)
     charge(user)  # 20 left: not below

@@ -56,6 +56,7 @@ class GrantMachine(RuleBasedStateMachine):
                        for g in Grant.objects.filter(wallet_id=self.user.pk)}
         self.period = period_of(self.now)
         self.open_holds = []  # (hold, [(grant id, credits)])
+        self.references = 0
 
     def clock(self):
         return time_machine.travel(self.now, tick=False)
@@ -148,6 +149,32 @@ class GrantMachine(RuleBasedStateMachine):
         hold, taken = self.open_holds.pop(data.draw(st.integers(0, len(self.open_holds) - 1)))
         with self.clock():
             services.credits_capture(hold=hold)
+        for grant_id, credits in taken:
+            self.grants[grant_id].held -= credits
+
+    @rule()
+    def reserve_in_one_call(self):
+        """The gate's reserve (`purchase_reserve`: one database call, which settles what is due first)."""
+        self._settle_due()  # the model of what the call settles before it reserves
+        self.references += 1
+        call = dict(user_id=self.user.pk, action_type=PAID[0], reference=f"r{self.references}", price=PAID[1])
+        if PAID[1] > self.available:
+            with self.clock(), pytest.raises(InsufficientCredits):
+                services.purchase_reserve(**call)
+            return
+        with self.clock():
+            reservation = services.purchase_reserve(**call)
+        assert reservation.outcome == "reserved"
+        self.open_holds.append((reservation.hold, self._take(PAID[1], self.spendable(), hold=True)))
+
+    @precondition(lambda self: self.open_holds)
+    @rule(data=st.data())
+    def capture_in_one_call(self, data):
+        """The gate's capture (`purchase_capture`), of a hold either reserve made."""
+        hold, taken = self.open_holds.pop(data.draw(st.integers(0, len(self.open_holds) - 1)))
+        with self.clock():
+            capture = services.purchase_capture(hold=hold)
+        assert (capture.outcome, capture.charged) == ("captured", hold.amount)
         for grant_id, credits in taken:
             self.grants[grant_id].held -= credits
 
