@@ -45,6 +45,8 @@ def seed(clients: int, history: int) -> dict:
     from pricing.models import PricingRule
     from wallets.services import credits_top_up
 
+    with connection.cursor() as cursor:  # seeding a million ledger rows is not a web request
+        cursor.execute("SET statement_timeout = 0")
     # Every request pays: no free units, and a paid access expires at once.
     PricingRule.objects.filter(action_type="profile_posts").update(free_allowance_per_month=0, access_window_hours=0)
     User = get_user_model()
