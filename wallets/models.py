@@ -85,15 +85,18 @@ class Wallet(models.Model):
         return self.status == WalletStatus.LOCKED
 
     def is_due(self, now=None) -> bool:
-        """Something is due that a read or charge settles on the spot, whether or not a job ran:
-        the monthly grant of a new period (active wallets) or an expired hold to release."""
-        now = now or timezone.now()
-        new_period = not self.is_locked and self.billing_cycle_start < period_of(now)
-        return (
-            new_period
-            or (self.holds_due_at is not None and self.holds_due_at <= now)
-            or (self.grants_due_at is not None and self.grants_due_at <= now)
-        )
+        return wallet_is_due(self.is_locked, self.billing_cycle_start, self.holds_due_at, self.grants_due_at, now)
+
+
+def wallet_is_due(locked: bool, billing_cycle_start, holds_due_at, grants_due_at, now=None) -> bool:
+    """Something is due that a read or charge settles on the spot, whether or not a job ran: the
+    monthly grant of a new period (active wallets), an expired hold to release or grant to expire."""
+    now = now or timezone.now()
+    return (
+        (not locked and billing_cycle_start < period_of(now))
+        or (holds_due_at is not None and holds_due_at <= now)
+        or (grants_due_at is not None and grants_due_at <= now)
+    )
 
 
 class GrantSource(models.TextChoices):

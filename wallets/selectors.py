@@ -17,7 +17,7 @@ from pricing.selectors import pricing_rule_get
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import WalletNotFound
-from .models import AllowanceUsage, Grant, Wallet, WalletStatus
+from .models import AllowanceUsage, Grant, Wallet, WalletStatus, wallet_is_due
 
 
 def wallet_ledger_rows(*, wallet_id: int) -> int | None:
@@ -194,13 +194,7 @@ class PurchaseState(NamedTuple):
         return self.balance - self.reserved
 
     def is_due(self, now=None) -> bool:
-        """As `Wallet.is_due`: the month's grant, an expired hold or grant is waiting to be settled."""
-        now = now or timezone.now()
-        return (
-            (not self.is_locked and self.billing_cycle_start < period_of(now))
-            or (self.holds_due_at is not None and self.holds_due_at <= now)
-            or (self.grants_due_at is not None and self.grants_due_at <= now)
-        )
+        return wallet_is_due(self.is_locked, self.billing_cycle_start, self.holds_due_at, self.grants_due_at, now)
 
 
 PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0009_gate_functions.py
