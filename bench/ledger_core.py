@@ -45,7 +45,7 @@ RETURNING id
 RAW_CAPTURE = """
 WITH h AS (
     UPDATE wallets_hold SET status = 'captured', settled_at = now()
-    WHERE wallet_id = %(wallet)s AND id = %(hold)s AND status = 'held'
+    WHERE id = %(hold)s AND status = 'held'
     RETURNING wallet_id, amount, reference
 ),
 w AS (

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from common.db_calls import fetch_row
 from common.periods import next_period, period_of, period_start
 from pricing.models import PricingRule
 from pricing.quotes import quote
@@ -205,7 +205,7 @@ def purchase_state(*, user_id: int, action_type: str, reference: str, paid_funct
     policy's SQL function (wallet, action_type, reference, now) -> boolean; without one, "paid
     already?" is left False for the caller to ask its policy."""
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(PURCHASE_STATE, [user_id, action_type, reference, paid_function, period_of(now), now])
-        status, balance, reserved, cycle, holds_due, grants_due, paid, used, version = cursor.fetchone()
+    status, balance, reserved, cycle, holds_due, grants_due, paid, used, version = fetch_row(
+        PURCHASE_STATE, [user_id, action_type, reference, paid_function, period_of(now), now]
+    )
     return PurchaseState(status, balance or 0, reserved or 0, cycle, holds_due, grants_due, paid, used or 0, version)

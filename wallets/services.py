@@ -29,6 +29,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from common.db_calls import fetch_row
 from common.db_timeouts import use_job_timeouts
 from common.periods import next_period, period_of, period_start
 from outbox.events import EventType
@@ -639,7 +640,8 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
 # after the lock, in one call each: outside a transaction each is a single-statement transaction
 # (no BEGIN/COMMIT round trips), its inner plans are kept per connection, and the wallet row stays
 # locked for that one statement only. The reserve commits without waiting for the disk; the
-# capture durably. What they do not settle (a wallet with something due, free units at capture,
+# capture durably. Both are sent through `common.db_calls.fetch_row` (server-side binding, prepared
+# per connection). What they do not settle (a wallet with something due, free units at capture,
 # holds older than grants) goes through the general services above.
 
 RESERVE_CALL = (
@@ -682,12 +684,10 @@ def purchase_reserve(
         period = period_of(now)
         expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
         try:
-            with connection.cursor() as cursor:
-                cursor.execute(RESERVE_CALL, [
-                    user_id, action_type, reference, idempotency_key, price, free_allowance, paid_function,
-                    already_paid, period, now, expires_at,
-                ])
-                outcome, hold_id, hold_key, amount, free_units, allocations, balance, available = cursor.fetchone()
+            outcome, hold_id, hold_key, amount, free_units, allocations, balance, available = fetch_row(RESERVE_CALL, [
+                user_id, action_type, reference, idempotency_key, price, free_allowance, paid_function,
+                already_paid, period, now, expires_at,
+            ])
         except DatabaseError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == GRANTS_DISAGREE:
                 raise InsufficientCredits(required=price, available=0) from exc
@@ -737,11 +737,9 @@ def purchase_capture(
     policy has recorded it), then the charge as `credits_capture` does (the hold, the wallet's
     totals, the grants' `held`, the `spend` row and its allocations, the low-balance events), durably.
     A hold that was released (or expired) raises HoldNotActive."""
-    with connection.cursor() as cursor:
-        cursor.execute(CAPTURE_CALL, [
-            hold.wallet_id, hold.pk, description, grant_function, access_expires_at, timezone.now(),
-        ])
-        outcome, charged, balance, event_ids = cursor.fetchone()
+    outcome, charged, balance, event_ids = fetch_row(CAPTURE_CALL, [
+        hold.wallet_id, hold.pk, description, grant_function, access_expires_at, timezone.now(),
+    ])
     if outcome == "missing" and balance is None:
         raise WalletNotFound()
     if outcome == "was_captured":

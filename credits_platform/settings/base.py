@@ -324,18 +324,26 @@ DB_JOB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_JOB_STATEMENT_TIMEOUT_MS", 
 DB_JOB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_JOB_LOCK_TIMEOUT_MS", "60000"))
 
 
-def with_db_timeouts(database: dict) -> dict:
+# The money path's hot calls (`common.db_calls`) are prepared once a connection has run them this many
+# times; every other statement is bound on the client and never prepared. "none": prepare nothing
+# (PgBouncer in transaction mode before 1.21, which cannot keep a prepared statement).
+DB_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "2")
+
+
+def with_db_options(database: dict) -> dict:
     """PostgreSQL: bounded connect, statement and lock waits for every connection (0 turns one off;
-    behind PgBouncer in transaction mode, which refuses startup options, set them on the role)."""
+    behind PgBouncer in transaction mode, which refuses startup options, set them on the role), and
+    the prepared statements of `common.db_calls`."""
     if "postgresql" in database.get("ENGINE", ""):
         options = database.setdefault("OPTIONS", {})
+        options["prepare_threshold"] = None if DB_PREPARE_THRESHOLD.lower() == "none" else int(DB_PREPARE_THRESHOLD)
         options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
         startup = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
         options["options"] = f"{options.get('options', '')} {startup}".strip()
     return database
 
 
-with_db_timeouts(DATABASES["default"])
+with_db_options(DATABASES["default"])
 
 # The broker: publishing never waits long on a Redis that is down (a request publishes only when it
 # wrote an outbox event; notifications.enqueue logs a failure and beat's sweep delivers the event).

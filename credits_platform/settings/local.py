@@ -10,14 +10,14 @@ import os
 os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
 
 from .base import *  # noqa: E402,F401,F403
-from .base import DATABASES, CREDITS_DATA_DIR, env_bool, env_origins, with_db_timeouts  # noqa: E402
+from .base import DATABASES, CREDITS_DATA_DIR, env_bool, env_origins, with_db_options  # noqa: E402
 
 DEBUG = env_bool("DEBUG", True)
 
 if "DATABASE_URL" not in os.environ:
     from ops.embedded import embedded_database  # noqa: E402
 
-    DATABASES["default"] = with_db_timeouts(embedded_database(CREDITS_DATA_DIR))
+    DATABASES["default"] = with_db_options(embedded_database(CREDITS_DATA_DIR))
 
 # The common local frontend dev servers (Vite, Create React App / Next.js, Vue CLI).
 CORS_ALLOWED_ORIGINS = env_origins(

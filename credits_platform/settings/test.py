@@ -12,7 +12,7 @@ DATABASES = {
         conn_max_age=0,
     )
 }
-with_db_timeouts(DATABASES["default"])  # noqa: F405
+with_db_options(DATABASES["default"])  # noqa: F405
 # psycopg measures its connect deadline on the clock time-machine moves: travelling tests would
 # time out while connecting. Statement and lock timeouts (server side) stay on.
 DATABASES["default"]["OPTIONS"].pop("connect_timeout")

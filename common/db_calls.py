@@ -1,0 +1,48 @@
+"""One row from one statement on Django's connection, the way the money path's hot calls need it:
+server-side binding and, where the connection allows, a prepared statement.
+
+Django's cursors bind parameters on the client (the SQL travels with its values inlined), so
+PostgreSQL parses and plans every statement again, and each call pays for Django's cursor and
+wrappers besides. For the few statements a paid request makes on every call (the gate's ask,
+reserve and capture: a function call each), that was about a third of their cost in Python. Here
+one psycopg cursor per connection is reused, the parameters travel apart from the SQL, and psycopg
+prepares a statement once the connection has run it `prepare_threshold` times (DATABASES OPTIONS;
+Django's default, None, prepares nothing: for PgBouncer in transaction mode before 1.21).
+
+What Django's cursor gives and a caller relies on is kept: the connection is opened (and health
+checked) as Django opens it, errors arrive as `django.db` errors (the driver's as `__cause__`, with
+its `sqlstate`), a statement in a broken atomic block is refused, and the statement is logged when
+Django logs queries (`CaptureQueriesContext`, DEBUG), so query budgets still count it."""
+
+import time
+from collections.abc import Sequence
+
+import psycopg
+from django.db import connection
+
+
+def fetch_row(sql: str, params: Sequence) -> tuple | None:
+    """Run `sql` (with `%s` placeholders) and return its first row, or None."""
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        cursor = _cursor()
+        started = time.monotonic()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            if connection.queries_logged:
+                connection.queries_log.append(
+                    {"sql": f"{sql} -- {list(params)!r}", "time": f"{time.monotonic() - started:.3f}"}
+                )
+
+
+def _cursor() -> psycopg.Cursor:
+    # As Django opens a cursor: the health check owed to a request's first statement, then connect.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    cursor = getattr(connection, "_fetch_row_cursor", None)
+    if cursor is None or cursor.connection is not raw or cursor.closed:
+        cursor = connection._fetch_row_cursor = psycopg.Cursor(raw)
+    return cursor
