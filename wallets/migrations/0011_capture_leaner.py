@@ -1,12 +1,18 @@
-"""The capture looks its hold up by the primary key alone.
+"""The capture, leaner: its hold found by the primary key alone, and less for PostgreSQL to start.
 
-It read the hold (and later updated it) `WHERE wallet_id = p_wallet AND id = p_hold`. With both
-conditions the planner may take the hold's `wallet_id` index instead of the primary key, and does
-whenever the table's statistics are older than its rows (a new database, a wallet that has just
-been busy): the capture then walked every hold the wallet ever had, twice, a cost that grew with the
-wallet's history (0.28 ms of each lookup at a thousand holds, half of a capture's time in
-PostgreSQL). By the key alone only the primary key can serve the lookup; the hold's wallet is
-checked on the row instead (a hold of another wallet is `missing`, as before)."""
+1. It read the hold (and later updated it) `WHERE wallet_id = p_wallet AND id = p_hold`. With both
+   conditions the planner may take the hold's `wallet_id` index instead of the primary key, and
+   does whenever the table's statistics are older than its rows (a new database, a wallet that
+   has just been busy): the capture then walked every hold the wallet ever had, twice, a cost
+   that grew with the wallet's history (0.28 ms of each lookup at a thousand holds, half of a
+   capture's time in PostgreSQL). By the key alone only the primary key can serve the lookup; the
+   hold's wallet is checked on the row instead (a hold of another wallet is `missing`, as before).
+2. Starting a statement's executor is a large part of a short statement's cost (a profile of the
+   capture under load: a sixth in `ExecutorStart`, another in building CHECK constraints for each
+   table written). The low-balance rule is now a PL/pgSQL expression (no executor), and the outbox
+   rows of an alert are a statement of their own, run only by the capture that crosses a threshold,
+   instead of an INSERT node (with its join and aggregate) that every capture started and left
+   empty. Same results, same outbox rows (`wallets/tests/test_purchase.py`, the alert tests)."""
 
 import importlib
 
@@ -24,8 +30,7 @@ DECLARE
     granted boolean := true;
     total_after integer;
     available_after integer;
-    alert_state integer;
-    alerts text[];
+    alert record;
     entry_id bigint;
 BEGIN
     SELECT monthly_balance + purchased_balance + bonus_balance AS total, reserved, low_balance_state,
@@ -70,12 +75,11 @@ BEGIN
 
     total_after := w.total - h.monthly - h.purchased - h.bonus;
     available_after := total_after - (w.reserved - h.amount);
-    SELECT t.state, t.events INTO alert_state, alerts
-    FROM wallets_alert_transition(w.low_balance_state, available_after, w.low_balance_threshold) AS t;
+    -- An expression, not a query: PL/pgSQL evaluates it without starting an executor.
+    alert := wallets_alert_transition(w.low_balance_state, available_after, w.low_balance_threshold);
 
-    -- In one statement: the hold, the wallet's totals, the `spend` row, the grants' `held`, the
-    -- allocations and the outbox rows of the alerts that fire (as `outbox.services.event_emit`
-    -- writes them), every change relative to the locked rows.
+    -- In one statement: the hold, the wallet's totals, the `spend` row, the grants' `held` and the
+    -- allocations, every change relative to the locked rows.
     WITH held AS (
         UPDATE wallets_hold SET status = 'captured', settled_at = p_now WHERE id = p_hold
     ),
@@ -83,7 +87,7 @@ BEGIN
         UPDATE wallets_wallet
         SET monthly_balance = monthly_balance - h.monthly, purchased_balance = purchased_balance - h.purchased,
             bonus_balance = bonus_balance - h.bonus, reserved = reserved - h.amount, ledger_rows = ledger_rows + 1,
-            low_balance_state = alert_state, updated_at = p_now
+            low_balance_state = alert.state, updated_at = p_now
         WHERE user_id = p_wallet
     ),
     entry AS (
@@ -111,20 +115,25 @@ BEGIN
         SELECT entry.id, p_wallet, moves.grant_id, 'spend', moves.source, -moves.credits, moves.cost_basis,
                moves.currency, p_now
         FROM entry, moves
-    ),
-    events AS (
-        INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
-        SELECT p_wallet, a.event_type,
-               jsonb_build_object('available', available_after, 'current_balance', total_after,
-                                  'threshold', w.low_balance_threshold, 'ledger_entry_id', entry.id,
-                                  'wallet_id', p_wallet, 'username', u.username),
-               p_now
-        FROM entry, unnest(alerts) WITH ORDINALITY AS a(event_type, n)
-        JOIN auth_user u ON u.id = p_wallet
-        ORDER BY a.n
-        RETURNING id
     )
-    SELECT entry.id, (SELECT array_agg(events.id ORDER BY events.id) FROM events) INTO entry_id, event_ids FROM entry;
+    SELECT entry.id INTO entry_id FROM entry;
+    IF cardinality(alert.events) > 0 THEN
+        -- The outbox rows of the alerts that fire (as `outbox.services.event_emit` writes them): a
+        -- statement of their own, run only by the rare capture that crosses a threshold.
+        WITH events AS (
+            INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
+            SELECT p_wallet, a.event_type,
+                   jsonb_build_object('available', available_after, 'current_balance', total_after,
+                                      'threshold', w.low_balance_threshold, 'ledger_entry_id', entry_id,
+                                      'wallet_id', p_wallet, 'username', u.username),
+                   p_now
+            FROM unnest(alert.events) WITH ORDINALITY AS a(event_type, n)
+            JOIN auth_user u ON u.id = p_wallet
+            ORDER BY a.n
+            RETURNING id
+        )
+        SELECT array_agg(events.id ORDER BY events.id) INTO event_ids FROM events;
+    END IF;
     charged := h.amount;
     balance := total_after;
     outcome := 'captured';
