@@ -19,6 +19,9 @@ def setup_django(settings_module: str = "credits_platform.settings.local") -> No
     os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ["DEBUG"] = "0"
+    # Tasks a benchmark's setup queues (e.g. a top-up's event) go nowhere: not to a shared broker,
+    # nor to `make run`'s filesystem queue, which may not exist.
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

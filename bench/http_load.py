@@ -50,8 +50,8 @@ def seed(clients: int, history: int) -> dict:
     # Every request pays: no free units, and a paid access expires at once.
     PricingRule.objects.filter(action_type="profile_posts").update(free_allowance_per_month=0, access_window_hours=0)
     User = get_user_model()
-    users = [User.objects.create_user(f"load{i}", f"load{i}@example.com", "x") for i in range(clients)]
-    small, large = (User.objects.create_user(name, f"{name}@example.com", "x") for name in ("small_history", "large_history"))
+    users = [User.objects.create_user(f"load{i}", f"load{i}@example.com") for i in range(clients)]
+    small, large = (User.objects.create_user(name, f"{name}@example.com") for name in ("small_history", "large_history"))
     for user in [*users, small, large]:
         credits_top_up(user_id=user.pk, amount=5_000_000)
     with connection.cursor() as cursor:

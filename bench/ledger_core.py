@@ -73,7 +73,7 @@ def seed(clients: int) -> dict:
     User = get_user_model()
     ids = {}
     for side in ("service", "raw"):
-        users = [User.objects.create_user(f"core_{side}{i}", f"core_{side}{i}@example.com", "x") for i in range(clients)]
+        users = [User.objects.create_user(f"core_{side}{i}", f"core_{side}{i}@example.com") for i in range(clients)]
         for user in users:
             credits_top_up(user_id=user.pk, amount=5_000_000)
         ids[side] = [user.pk for user in users]

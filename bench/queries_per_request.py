@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     from wallets.services import credits_adjust
 
     def client_with_history(name: str, rows: int) -> APIClient:
-        user = get_user_model().objects.create_user(name, f"{name}@example.com", "x")
+        user = get_user_model().objects.create_user(name, f"{name}@example.com")
         credits_adjust(user_id=user.pk, amount=50, reason="benchmark setup")  # 100, as in the tests
         known_month(user)
         bulk_history(user, rows)

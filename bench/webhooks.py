@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     User = get_user_model()
 
     # 1. Throughput.
-    users = [User.objects.create_user(f"hook{i}", f"hook{i}@example.com", "x") for i in range(args.wallets)]
+    users = [User.objects.create_user(f"hook{i}", f"hook{i}@example.com") for i in range(args.wallets)]
     with transaction.atomic():
         for i in range(args.events):
             event_emit(wallet_id=users[i % len(users)].pk, event_type=EventType.WALLET_UNLOCKED,
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     from django.db import reset_queries
 
     def paid_request(crosses: bool, name: str) -> tuple[int, float]:
-        user = User.objects.create_user(name, f"{name}@example.com", "x")
+        user = User.objects.create_user(name, f"{name}@example.com")
         credits_adjust(user_id=user.pk, amount=(30 if crosses else 100) - 50, reason="bench")
         wallet_set_low_balance_threshold(user_id=user.pk, threshold=20)
         client = APIClient(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
