@@ -21,11 +21,16 @@ import psycopg
 from django.db import connection
 
 
-def fetch_row(sql: str, params: Sequence) -> tuple | None:
-    """Run `sql` (with `%s` placeholders) and return its first row, or None."""
+def fetch_row(sql: str, params: Sequence, *, bound_on_server: bool = True) -> tuple | None:
+    """Run `sql` (with `%s` placeholders) and return its first row, or None.
+
+    `bound_on_server=False` binds the parameters here and sends the statement with the simple
+    protocol, never prepared: for SQL that must see its statement start its transaction
+    (`transaction_timestamp() = statement_timestamp()`), which under the extended protocol is never
+    true (the transaction starts at Bind, the statement at Execute)."""
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        cursor = _cursor()
+        cursor = _cursor(psycopg.Cursor if bound_on_server else psycopg.ClientCursor)
         started = time.monotonic()
         try:
             cursor.execute(sql, params)
@@ -37,12 +42,15 @@ def fetch_row(sql: str, params: Sequence) -> tuple | None:
                 )
 
 
-def _cursor() -> psycopg.Cursor:
+def _cursor(kind: type[psycopg.Cursor]) -> psycopg.Cursor:
     # As Django opens a cursor: the health check owed to a request's first statement, then connect.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    cursor = getattr(connection, "_fetch_row_cursor", None)
-    if cursor is None or cursor.connection is not raw or cursor.closed:
-        cursor = connection._fetch_row_cursor = psycopg.Cursor(raw)
+    cursors = getattr(connection, "_fetch_row_cursors", None)
+    if cursors is None or cursors["connection"] is not raw:
+        cursors = connection._fetch_row_cursors = {"connection": raw}
+    cursor = cursors.get(kind)
+    if cursor is None or cursor.closed:
+        cursor = cursors[kind] = kind(raw)
     return cursor

@@ -684,10 +684,12 @@ def purchase_reserve(
         period = period_of(now)
         expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
         try:
+            # Bound here, not on the server: the function commits without waiting for the disk only
+            # when it sees its statement start its transaction, which the extended protocol hides.
             outcome, hold_id, hold_key, amount, free_units, allocations, balance, available = fetch_row(RESERVE_CALL, [
                 user_id, action_type, reference, idempotency_key, price, free_allowance, paid_function,
                 already_paid, period, now, expires_at,
-            ])
+            ], bound_on_server=False)
         except DatabaseError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == GRANTS_DISAGREE:
                 raise InsufficientCredits(required=price, available=0) from exc

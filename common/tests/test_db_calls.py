@@ -1,6 +1,7 @@
 """`common.db_calls.fetch_row`: what the gate's calls keep of Django's cursor (errors, broken
 transactions, query logging, reconnection) and what they gain (a prepared statement)."""
 
+import psycopg
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -79,8 +80,22 @@ def test_calls_are_logged_where_django_logs_queries():
 @pytest.mark.django_db(transaction=True)
 def test_a_closed_connection_is_opened_again_with_a_new_cursor():
     fetch_row(PROBE, [1])
-    first = connection._fetch_row_cursor
+    first = connection._fetch_row_cursors[psycopg.Cursor]
     connection.close()  # e.g. CONN_MAX_AGE reached between two requests
     assert fetch_row(PROBE, [2]) == (3, "db_calls probe")
-    assert connection._fetch_row_cursor is not first
-    assert connection._fetch_row_cursor.connection is connection.connection
+    assert connection._fetch_row_cursors[psycopg.Cursor] is not first
+    assert connection._fetch_row_cursors[psycopg.Cursor].connection is connection.connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bound_here_a_statement_sees_itself_start_its_transaction():
+    """What the gate's reserve relies on to commit without waiting for the disk (its SQL-level test:
+    `wallets/tests/test_purchase.py`): sent with the simple protocol, a statement outside a
+    transaction starts its own; bound on the server, the transaction starts before it (at Bind)."""
+    first = "SELECT transaction_timestamp() = statement_timestamp(), %s::integer"
+    assert fetch_row(first, [1], bound_on_server=False) == (True, 1)
+    assert fetch_row(first, [1]) == (False, 1)
+    before = prepared_probes()
+    for n in range(5):
+        assert fetch_row(PROBE, [n], bound_on_server=False) == (n + 1, "db_calls probe")
+    assert prepared_probes() == before  # bound here: never prepared

@@ -233,3 +233,22 @@ def test_the_reserve_alone_commits_without_waiting_for_the_disk(make_user):
         assert run(conn, f"SELECT outcome FROM wallets_purchase_capture({user.pk}, {hold.pk}, '', NULL, NULL, now());"
                          " SHOW synchronous_commit") == ["captured", "on"]
     assert spends(user).count() == 1 and fresh(user).reserved == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gates_reserve_call_starts_its_own_transaction(make_user, monkeypatch):
+    """The reserve's SQL turns `synchronous_commit` off only for a call that starts its transaction
+    (tested above with the simple protocol); `purchase_reserve` must send it that way, bound on the
+    client, or the check never holds and every reserve waits for the disk."""
+    PricingRuleFactory(action_type="test_action", credits_per_action=20)
+    user = make_user(balance=100)
+    sent = []
+    original = services.fetch_row
+
+    def spy(sql, params, **kwargs):
+        sent.append((sql, kwargs))
+        return original(sql, params, **kwargs)
+
+    monkeypatch.setattr(services, "fetch_row", spy)
+    assert services.purchase_reserve(user_id=user.pk, action_type="test_action", reference="x", price=20).hold
+    assert sent == [(services.RESERVE_CALL, {"bound_on_server": False})]
