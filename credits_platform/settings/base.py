@@ -324,7 +324,7 @@ DB_JOB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_JOB_STATEMENT_TIMEOUT_MS", 
 DB_JOB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_JOB_LOCK_TIMEOUT_MS", "60000"))
 
 
-# The money path's hot calls (`common.db_calls`) are prepared once a connection has run them this many
+# The gate's ask and capture (`common.db_calls`) are prepared once a connection has run them this many
 # times; every other statement is bound on the client and never prepared. "none": prepare nothing
 # (PgBouncer in transaction mode before 1.21, which cannot keep a prepared statement).
 DB_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "2")
