@@ -5,7 +5,7 @@ Django's cursors bind parameters on the client (the SQL travels with its values 
 PostgreSQL parses and plans every statement again, and each call pays for Django's cursor and
 wrappers besides. For the few statements a paid request makes on every call (the gate's ask,
 reserve and capture: a function call each), that was about a third of their cost in Python. Here
-one psycopg cursor per connection is reused, the parameters travel apart from the SQL, and psycopg
+a psycopg cursor per connection is reused, the parameters travel apart from the SQL, and psycopg
 prepares a statement once the connection has run it `prepare_threshold` times (DATABASES OPTIONS;
 Django's default, None, prepares nothing: for PgBouncer in transaction mode before 1.21).
 

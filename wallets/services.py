@@ -640,8 +640,8 @@ def credits_release(*, hold: Hold, status: str = HoldStatus.RELEASED, wallet: Wa
 # after the lock, in one call each: outside a transaction each is a single-statement transaction
 # (no BEGIN/COMMIT round trips), its inner plans are kept per connection, and the wallet row stays
 # locked for that one statement only. The reserve commits without waiting for the disk; the
-# capture durably. Both are sent through `common.db_calls.fetch_row` (server-side binding, prepared
-# per connection). What they do not settle (a wallet with something due, free units at capture,
+# capture durably. Both are sent through `common.db_calls.fetch_row`: the capture bound on the server
+# and prepared per connection, the reserve bound here (see the call). What they do not settle (a wallet with something due, free units at capture,
 # holds older than grants) goes through the general services above.
 
 RESERVE_CALL = (
