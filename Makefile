@@ -27,7 +27,7 @@ test: install
 	$(BIN)/pytest
 
 chaos: install
-	@$(BIN)/python -m credits_platform.service_check postgres redis
+	@$(BIN)/python -m ops.service_check postgres redis
 	$(BIN)/pytest -m chaos -s credits_platform/tests/test_chaos.py
 
 fuzz: install

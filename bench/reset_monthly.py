@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from transactions.models import LedgerEntry
-    from wallets.cycle import reset_period
+    from wallets.services import reset_period
 
     previous, period = date(2026, 10, 1), date(2026, 11, 1)
     with connection.cursor() as cursor:  # seeding a million wallets is not a web request

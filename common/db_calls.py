@@ -28,13 +28,22 @@ def fetch_row(sql: str, params: Sequence, *, bound_on_server: bool = True) -> tu
     protocol, never prepared: for SQL that must see its statement start its transaction
     (`transaction_timestamp() = statement_timestamp()`), which under the extended protocol is never
     true (the transaction starts at Bind, the statement at Execute)."""
+    return _run(sql, params, bound_on_server, lambda cursor: cursor.fetchone())
+
+
+def fetch_rows(sql: str, params: Sequence) -> list[tuple]:
+    """Every row of one statement, as `fetch_row` runs it (bound on the server)."""
+    return _run(sql, params, True, lambda cursor: cursor.fetchall())
+
+
+def _run(sql: str, params: Sequence, bound_on_server: bool, fetch):
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
         cursor = _cursor(psycopg.Cursor if bound_on_server else psycopg.ClientCursor)
         started = time.monotonic()
         try:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return fetch(cursor)
         finally:
             if connection.queries_logged:
                 connection.queries_log.append(

@@ -15,6 +15,10 @@ def next_period(period: date) -> date:
     return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
+def previous_period(period: date) -> date:
+    return date(period.year - (period.month == 1), (period.month - 2) % 12 + 1, 1)
+
+
 def period_start(period: date) -> datetime:
     return datetime(period.year, period.month, 1, tzinfo=dt_timezone.utc)
 

@@ -19,6 +19,7 @@ api_v1 = [
     route("schema", SpectacularAPIView.as_view(), "schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
     path("api/credits/", include("wallets.urls")),
+    path("api/credits/", include("instagram.credits_urls")),
     path("api/credits/", include("transactions.urls")),
     path("api/credits/", include("pricing.urls")),
     path("api/credits/", include("notifications.urls")),

@@ -13,7 +13,6 @@ from common.pagination import PageNumberPagination
 from wallets.gate import CreditGatedView, charges_credits
 
 from . import analytics, insights
-from .access import instagram_access
 from .serializers import AnalyticsSerializer, InsightsSerializer, InsufficientCreditsSerializer, PostsPageSerializer, ProfileSerializer
 from .exceptions import InvalidUsername, ProfileNotFoundError, UpstreamFailed, UpstreamTimedOut
 from .providers import get_provider
@@ -110,7 +109,6 @@ class GatedView(CreditGatedView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "gated"
-    credit_access = instagram_access
 
     def credit_reference(self, request, username: str, **kwargs) -> str:
         return username_reference(request, username)

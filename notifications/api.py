@@ -8,14 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import StrictQueryParams
-from wallets.alerts import ARMED, DEPLETED, LOW
+from wallets.outcomes import AlertState
 from wallets.services import wallet_refresh, wallet_set_low_balance_threshold
 
 from . import serializers
 from .models import Notification, Preference
 from .openapi import EVENT_COMPONENT_NAMES
 
-STATE_NAMES = {ARMED: "armed", LOW: "low", DEPLETED: "depleted"}
+STATE_NAMES = dict(AlertState.choices)
 
 
 def _alerts_body(wallet, email_enabled: bool) -> dict:

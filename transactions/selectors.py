@@ -6,11 +6,9 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from common.periods import next_period, period_of, period_start
 
@@ -21,14 +19,6 @@ USAGE_TYPES = (TransactionType.SPEND, TransactionType.FREE_USE)
 
 def ledger_list(*, wallet_id: int) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(wallet_id=wallet_id)
-
-
-def ledger_count(*, wallet_id: int) -> int | None:
-    """The wallet's number of rows as counted by the ledger's writer (settings.CREDITS_LEDGER_ROW_COUNT
-    names the function), or None when no writer keeps a count."""
-    if not settings.CREDITS_LEDGER_ROW_COUNT:
-        return None
-    return import_string(settings.CREDITS_LEDGER_ROW_COUNT)(wallet_id=wallet_id)
 
 
 def ledger_search(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:

@@ -14,7 +14,7 @@ from common.exceptions import DomainError
 
 from . import services
 from .admin_forms import AdjustCreditsForm, GrantCreditsForm
-from .models import AllowanceUsage, Grant, Hold, Wallet, WalletStatus
+from .models import Access, AllowanceUsage, Grant, Hold, Wallet, WalletStatus
 
 
 @admin.register(Wallet)
@@ -193,3 +193,11 @@ class CreditsUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, CreditsUserAdmin)
+
+
+@admin.register(Access)
+class AccessAdmin(ReadOnlyAdmin):
+    list_display = ["wallet_id", "action_type", "reference", "expires_at", "created_at"]
+    list_filter = ["action_type"]
+    search_fields = ["=reference", "=wallet__user__username"]
+    show_full_result_count = False

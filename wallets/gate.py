@@ -4,38 +4,33 @@ and settled. `CreditGatedView` owns the flow; read it top to bottom.
     DRF's initial(): authenticate, the view's permissions (IsAuthenticated), throttles
         -> a throttled or anonymous request stops here and never reads a wallet
     resolve the resource once (`credit_reference`), parse the Idempotency-Key (400 if bad)
-    ask   (`HasCreditsFor`, one read: the wallet, "paid for already?", the month's free units used
-          and the pricing rules' version; the rule itself comes from this process's cache unless
-          the version moved; never locks or writes)
+    ask   (`HasCreditsFor`, one read, wallets_purchase_ask: the wallet, "paid for already?", the
+          month's free units used and the pricing rules' version; the rule itself comes from this
+          process's cache unless the version moved; never locks or writes)
         -> 402 now if the wallet is missing, locked or short; served free if the access is in force
-    reserve (`gate_reserve`: one call of a database function, its own transaction): the checks
-          under the wallet lock, then the price (or a free unit) moves into a hold
+    reserve (`gate_reserve`: one call of wallets_hold_reserve, its own transaction): the checks
+          under the wallet lock, whatever is due settled, then the price (or a free unit) held
     the handler runs: no transaction, no lock (the provider may take seconds)
-    DRF's finalize_response(): capture on 2xx (`gate_settle`: one call, its own durable
-          transaction: the access recorded, the charge written), release otherwise
+    DRF's finalize_response(): capture on 2xx (`gate_settle`: one call of wallets_hold_capture,
+          its own durable transaction: the access recorded, the charge written), release otherwise
 
-A paid request adds three statements to the view's own: ask, reserve, capture. The rarer paths (a
-free unit's capture, a duplicate settling after the request that paid, a policy without SQL
-functions) settle through the general services in a short transaction, as before.
+A paid request adds three statements to the view's own: ask, reserve, capture; so does a free unit.
 
 A resource already paid for inside its access window is served free. Two requests for the same
-resource at once are charged once: the second one does not reserve, and whichever settles last
-finds the access recorded by the first and pays nothing. A retry with the same Idempotency-Key is
-never charged twice. Failed work (non-2xx, an exception) is never charged.
+resource at once are charged once: the second one does not reserve, and when it settles it takes
+its own hold and capture only if no access is in force by then (the first one failed); the first
+one, settling after it, finds the access recorded and is released. A retry with the same
+Idempotency-Key is never charged twice. Failed work (non-2xx, an exception) is never charged.
 
-Handlers that charge carry `@charges_credits`, which only marks them; the view's `credit_action`,
-`credit_access` (an AccessPolicy) and `credit_reference()` say what is sold.
+Handlers that charge carry `@charges_credits`, which only marks them; the view's `credit_action`
+and `credit_reference()` say what is sold: an access to that resource for the rule's window.
 """
 
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
@@ -46,35 +41,15 @@ from pricing.quotes import quote
 from pricing.selectors import pricing_rule_current
 
 from .exceptions import DeadlineExceeded, InsufficientCredits, InvalidIdempotencyKey, WalletLocked, WalletNotFound
-from .locking import lock_wallet
 from .models import Hold
+from .outcomes import ReserveOutcome, SettleOutcome
 from .selectors import PurchaseState, purchase_state
-from .services import credits_capture, credits_release, credits_reserve, purchase_capture, purchase_reserve
+from .services import credits_release, purchase_capture, purchase_reserve
 
 logger = logging.getLogger("credits.gate")
 
 CHARGED_HEADER = "X-Credits-Charged"
 REMAINING_HEADER = "X-Credits-Remaining"
-
-
-class AccessPolicy(Protocol):
-    """What the gate needs to know about paid access; the feature app implements it."""
-
-    def current(self, *, wallet, action_type: str, reference: str) -> QuerySet:
-        """The access rows in force; `wallet` is an id or an `OuterRef` to the wallet's key."""
-
-    def grant(self, *, wallet_id: int, action_type: str, reference: str, window: timedelta | None) -> bool:
-        """Inside the capture's transaction: record the access for `window` (None: forever), or renew
-        an expired one, and say True; say False if one is in force (another request paid for it).
-        It must decide on the latest committed rows (e.g. INSERT ... ON CONFLICT), not a snapshot."""
-
-    # Optional, and what makes the gate three statements: the same two questions as SQL functions,
-    # which the gate's database functions call after the wallet lock. `sql_paid`: (wallet integer,
-    # action_type text, reference text, now timestamptz) -> boolean; `sql_grant`: (wallet, action_type,
-    # reference, expires_at timestamptz (NULL: forever), now) -> boolean, as `grant`. A policy
-    # without them is asked in Python, and its requests settle through the general services.
-    sql_paid: str | None
-    sql_grant: str | None
 
 
 # --- what one request buys ---------------------------------------------------------------------
@@ -88,16 +63,17 @@ class Purchase:
     user_id: int
     action_type: str
     reference: str
-    access: AccessPolicy
     rule: PricingRule | None = None
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """What the reservation step decided: a hold to settle, or nothing to pay."""
+    """What the reservation step decided: a hold to settle, or nothing to pay (`balance` known), or
+    neither yet (another request for the resource, or this key's first attempt, is being served)."""
 
     hold: Hold | None
     already_paid: bool = False
+    balance: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,13 +96,6 @@ def _unit_price(rule: PricingRule, free_remaining: int = 0) -> int:
     return quote(rule, quantity=1, free_remaining=free_remaining, tiers=rule.bulk_tiers.all()).total_credits
 
 
-def _policy_says_paid(purchase: Purchase) -> bool:
-    """For a policy without `sql_paid`: asked in Python (one query of its own)."""
-    current = purchase.access.current(wallet=purchase.user_id, action_type=purchase.action_type,
-                                      reference=purchase.reference)
-    return current.exists()
-
-
 # --- 1. ask ------------------------------------------------------------------------------------
 
 
@@ -142,103 +111,76 @@ class HasCreditsFor(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         purchase: Purchase = view.credit_purchase
-        paid_function = getattr(purchase.access, "sql_paid", None)
         state = purchase_state(user_id=purchase.user_id, action_type=purchase.action_type,
-                               reference=purchase.reference, paid_function=paid_function)
+                               reference=purchase.reference)
         rule = pricing_rule_current(action_type=purchase.action_type, version=state.rules_version)
         view.credit_purchase = purchase = replace(purchase, rule=rule)
         if not state.exists:
             raise WalletNotFound()
         if state.is_locked:
             raise WalletLocked()
-        if paid_function is None and _policy_says_paid(purchase):
-            state = state._replace(already_paid=True)
         view.credit_answer = state
-        if state.is_due() or state.already_paid:
+        if state.due or state.already_paid:
             return True  # due: the reserve decides; paid: nothing to afford
-        price = _unit_price(rule, free_remaining=max(0, rule.free_allowance_per_month - state.free_used))
+        price = _unit_price(rule, free_remaining=_free_left(rule, state))
         if price > state.available:
             GATE_OUTCOMES.labels(purchase.action_type, "refused").inc()
             raise InsufficientCredits(required=price, available=state.available)
         return True
 
 
+def _free_left(rule: PricingRule, state: PurchaseState | None) -> int:
+    """Free units of the month left as the ask read them (none read: all of them, the reserve says)."""
+    used = state.free_used if state is not None else 0
+    return max(0, rule.free_allowance_per_month - used)
+
+
 # --- 2. reserve --------------------------------------------------------------------------------
 
 
-def gate_reserve(purchase: Purchase, *, idempotency_key: str | None = None) -> Ticket:
+def gate_reserve(purchase: Purchase, answer: PurchaseState | None = None, *,
+                 idempotency_key: str | None = None, late: bool = False) -> Ticket:
     """One call (`services.purchase_reserve`): under the wallet lock, is the resource paid already? a
-    hold in flight for it? this key seen? If none, the price (or a free unit) is set aside. A wallet
-    with something due is brought up to date first."""
-    paid_function = getattr(purchase.access, "sql_paid", None)
+    hold in flight for it (not asked `late`, when this request was served already)? this key seen?
+    If none, the price (or a free unit, as the ask counted them) is set aside."""
     reservation = purchase_reserve(
         user_id=purchase.user_id,
         action_type=purchase.action_type,
         reference=purchase.reference,
         price=_unit_price(purchase.rule),
         free_allowance=purchase.rule.free_allowance_per_month,
+        free_left=_free_left(purchase.rule, answer),
         idempotency_key=idempotency_key,
-        paid_function=paid_function,
-        already_paid=paid_function is None and _policy_says_paid(purchase),
+        sells_access=True,
+        checks_in_flight=not late,
     )
-    if reservation.outcome == "reserved":
+    if reservation.outcome == ReserveOutcome.RESERVED:
         return Ticket(hold=reservation.hold)
     # paid, or a retry of a request that was charged: never charge again. A retry of a request being
-    # served, or another request holding this resource: settle decides (free if that one paid).
-    return Ticket(hold=None, already_paid=reservation.outcome in ("paid", "retry_captured"))
-
-
-def _reserve(purchase: Purchase, wallet, *, idempotency_key: str | None = None) -> Hold:
-    return credits_reserve(
-        user_id=purchase.user_id,
-        action_type=purchase.action_type,
-        reference=purchase.reference,
-        idempotency_key=idempotency_key,
-        rule=purchase.rule,
-        wallet=wallet,
-    )
+    # served, or another request holding this resource: settled late (free if that one paid).
+    already_paid = reservation.outcome in (ReserveOutcome.PAID, ReserveOutcome.RETRY_CAPTURED)
+    return Ticket(hold=None, already_paid=already_paid, balance=reservation.balance or 0)
 
 
 # --- 4. settle ---------------------------------------------------------------------------------
 
 
 def gate_settle(purchase: Purchase, ticket: Ticket) -> Settlement:
-    """After a successful response: charge once per resource and record the access. A hold of
-    credits settles in one call (`services.purchase_capture`); the rest in a short transaction."""
-    hold, grant_function = ticket.hold, getattr(purchase.access, "sql_grant", None)
-    if (not ticket.already_paid and grant_function is not None and hold is not None
-            and hold.amount and not hold.free_units and hold.allocations is not None):
-        window = purchase.rule.access_window
-        capture = purchase_capture(
-            hold=hold, grant_function=grant_function,
-            access_expires_at=None if window is None else timezone.now() + window,
-        )
-        if capture.outcome == "captured":
-            return Settlement(charged=capture.charged, balance=capture.balance)
-        if capture.outcome == "paid_already":  # another request for this resource settled (and paid)
-            credits_release(hold=hold)
-            return Settlement(charged=0, balance=capture.balance)
-    return _settle_in_a_transaction(purchase, ticket)
-
-
-def _settle_in_a_transaction(purchase: Purchase, ticket: Ticket) -> Settlement:
-    """The general settle: free units, a request that found another one's hold in flight, a policy
-    without SQL functions."""
-    with transaction.atomic():
-        wallet = lock_wallet(purchase.user_id)
-        # The grant is also the check: it records the access unless one is in force, i.e. unless
-        # another request for this resource settled (and paid) while this one was being served.
-        if ticket.already_paid or not purchase.access.grant(
-            wallet_id=wallet.pk,
-            action_type=purchase.action_type,
-            reference=purchase.reference,
-            window=purchase.rule.access_window,
-        ):
-            if ticket.hold is not None:
-                credits_release(hold=ticket.hold, wallet=wallet)
-            return Settlement(charged=0, balance=wallet.current_balance)
-        capture = credits_capture(hold=ticket.hold or _reserve(purchase, wallet), wallet=wallet)
-        return Settlement(charged=capture.charged, balance=capture.balance)
+    """After a successful response: charge once per resource and record the access, in one call
+    (`services.purchase_capture`). A request that found the resource held by another (or its key's
+    first attempt in flight) reserves now, without waiting for that one, unless an access is in force
+    by now: whichever settles second finds the access recorded and pays nothing."""
+    if ticket.hold is None and not ticket.already_paid:
+        ticket = gate_reserve(purchase, late=True)
+    if ticket.hold is None:
+        return Settlement(charged=0, balance=ticket.balance)
+    window = purchase.rule.access_window
+    capture = purchase_capture(
+        hold=ticket.hold, sells_access=True, access_expires_at=None if window is None else timezone.now() + window,
+    )
+    if capture.outcome == SettleOutcome.PAID_ALREADY:  # another request for this resource settled (and paid)
+        return Settlement(charged=0, balance=capture.balance)
+    return Settlement(charged=capture.charged, balance=capture.balance)
 
 
 def gate_abandon(ticket: Ticket) -> None:
@@ -257,12 +199,12 @@ def charges_credits(handler):
 
 # A view whose `@charges_credits` handlers are sold: `credit_action` (a pricing rule's action_type)
 # on the resource `credit_reference(request, **kwargs)` names (which validates it: raise to refuse
-# with a 4xx before any question of credits), access kept by `credit_access`. (A comment, not a
+# with a 4xx before any question of credits); the purchase is an access to that resource for the
+# rule's access window. (A comment, not a
 # docstring: the schema would show a docstring as every gated operation's description.)
 class CreditGatedView(APIView):
 
     credit_action: str = ""
-    credit_access: AccessPolicy
     credit_permission = HasCreditsFor
 
     credit_purchase: Purchase | None = None  # per request, set in initial()
@@ -282,19 +224,19 @@ class CreditGatedView(APIView):
         reference = self.credit_reference(request, **kwargs)  # the resource, resolved once
         idempotency_key = idempotency_key_of(request)  # bad input is a 400 before any question of credits
         self.credit_purchase = Purchase(  # the ask adds the rule: the price at the request's start
-            user_id=request.user.pk, action_type=self.credit_action, reference=reference, access=self.credit_access,
+            user_id=request.user.pk, action_type=self.credit_action, reference=reference,
         )
         if not self.credit_permission().has_permission(request, self):
             self.permission_denied(request)
         answer = self.credit_answer
-        if answer.already_paid and not answer.is_due():
+        if answer.already_paid and not answer.due:
             # An access in force, committed before this request began: served free, nothing to lock.
             self.credit_started = time.monotonic()
             self.credit_ticket = Ticket(hold=None, already_paid=True)
             self.credit_settlement = Settlement(charged=0, balance=answer.balance)
             return
         self.credit_started = time.monotonic()
-        self.credit_ticket = gate_reserve(self.credit_purchase, idempotency_key=idempotency_key)
+        self.credit_ticket = gate_reserve(self.credit_purchase, answer, idempotency_key=idempotency_key)
 
     def finalize_response(self, request, response, *args, **kwargs):
         ticket, self.credit_ticket = self.credit_ticket, None  # settled once, whatever happens next

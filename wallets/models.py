@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from common.periods import period_of
@@ -15,6 +15,16 @@ def low_balance_default() -> int:
 class WalletStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     LOCKED = "locked", "Locked"
+
+
+class WalletQuerySet(models.QuerySet):
+    def with_due(self, now=None):
+        """Each wallet with `due`: whether something is due on it now (wallets/db/functions/wallets_is_due.sql)."""
+        now = now or timezone.now()
+        return self.annotate(due=models.Func(
+            F("status"), F("billing_cycle_start"), F("holds_due_at"), F("grants_due_at"), Value(period_of(now)),
+            Value(now), function="wallets_is_due", output_field=models.BooleanField(),
+        ))
 
 
 class Wallet(models.Model):
@@ -52,6 +62,8 @@ class Wallet(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WalletQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(monthly_balance__gte=0), name="wallet_monthly_not_negative"),
@@ -84,20 +96,6 @@ class Wallet(models.Model):
     def is_locked(self) -> bool:
         return self.status == WalletStatus.LOCKED
 
-    def is_due(self, now=None) -> bool:
-        return wallet_is_due(self.is_locked, self.billing_cycle_start, self.holds_due_at, self.grants_due_at, now)
-
-
-def wallet_is_due(locked: bool, billing_cycle_start, holds_due_at, grants_due_at, now=None) -> bool:
-    """Something is due that a read or charge settles on the spot, whether or not a job ran: the
-    monthly grant of a new period (active wallets), an expired hold to release or grant to expire."""
-    now = now or timezone.now()
-    return (
-        (not locked and billing_cycle_start < period_of(now))
-        or (holds_due_at is not None and holds_due_at <= now)
-        or (grants_due_at is not None and grants_due_at <= now)
-    )
-
 
 class GrantSource(models.TextChoices):
     MONTHLY = "monthly", "Monthly allowance"
@@ -108,42 +106,10 @@ class GrantSource(models.TextChoices):
     COMPENSATION = "compensation", "Compensation"
 
 
-# Lower spends first. Free credits that expire soonest go before paid ones that never do.
-DEFAULT_PRIORITY = {
-    GrantSource.PROMO: 0,
-    GrantSource.TRIAL: 0,
-    GrantSource.MONTHLY: 10,
-    GrantSource.ROLLOVER: 10,
-    GrantSource.COMPENSATION: 20,
-    GrantSource.PURCHASE: 30,
-}
-# Which wallet total a grant's credits count in (the API's monthly / purchased / bonus balances).
-BUCKET_OF = {
-    GrantSource.MONTHLY: "monthly_balance",
-    GrantSource.ROLLOVER: "monthly_balance",
-    GrantSource.PURCHASE: "purchased_balance",
-    GrantSource.PROMO: "bonus_balance",
-    GrantSource.TRIAL: "bonus_balance",
-    GrantSource.COMPENSATION: "bonus_balance",
-}
-BUCKETS = ("monthly_balance", "purchased_balance", "bonus_balance")
 STAFF_SOURCES = (GrantSource.PROMO, GrantSource.TRIAL, GrantSource.COMPENSATION)
-# The one order credits are spent in: priority, earliest expiry (never-expiring last), oldest.
-CONSUMPTION_ORDER = ("priority", F("expires_at").asc(nulls_last=True), "id")
-
-
-class GrantQuerySet(models.QuerySet):
-    def spendable(self, now):
-        """Grants whose remaining credits can be spent at `now`, in consumption order."""
-        return (
-            self.filter(remaining__gt=0)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .order_by(*CONSUMPTION_ORDER)
-        )
-
-    def due(self, now):
-        """Grants past their expiry with credits left to expire."""
-        return self.filter(remaining__gt=0, expires_at__lte=now).order_by(*CONSUMPTION_ORDER)
+# What a source means for spending (its bucket among the wallet's totals, its default priority, the
+# one spending order) is the database's: wallets/db/functions/wallets_source_*.sql and
+# wallets_spend_plan.sql.
 
 
 class Grant(models.Model):
@@ -179,8 +145,6 @@ class Grant(models.Model):
         null=True, blank=True, help_text="When credits.expiring was announced for it (once, 7 days ahead)."
     )
 
-    objects = GrantQuerySet.as_manager()
-
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="grant_amount_positive"),
@@ -206,10 +170,6 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"{self.source} grant {self.pk}: {self.remaining}/{self.amount}"
 
-    @property
-    def bucket(self) -> str:
-        return BUCKET_OF[self.source]
-
 
 class HoldStatus(models.TextChoices):
     HELD = "held", "Held"
@@ -221,7 +181,9 @@ class HoldStatus(models.TextChoices):
 class Hold(models.Model):
     """Credits (and free units) set aside for a request until it succeeds or fails."""
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="holds")
+    # Found by wallet and id (hold_wallet_idx), never by id alone: every statement of the money path
+    # names the wallet it touches, so a charge touches one wallet's rows only.
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="holds", db_index=False)
     # No index of its own (nothing looks holds up by action alone; hold_in_flight_idx leads with the
     # wallet): two fewer index writes on every reserve and every settle.
     action_type = models.SlugField(max_length=64, db_index=False)
@@ -233,7 +195,7 @@ class Hold(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
     allocations = models.JSONField(
-        null=True, blank=True, help_text="[[grant id, credits], ...]: which grants hold the credits."
+        null=True, blank=True, help_text="[[grant id, credits, source, cost basis, currency], ...]: which grants hold the credits.",
     )
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -248,6 +210,7 @@ class Hold(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["wallet", "id"], name="hold_wallet_idx"),
             models.Index(fields=["expires_at"], condition=Q(status="held"), name="hold_open_expiry_idx"),
             # The reserve's "a hold in flight for this resource?": held holds only, small however many a wallet had.
             models.Index(
@@ -275,3 +238,33 @@ class AllowanceUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wallet_id} {self.period:%Y-%m} {self.action_type}: {self.used}"
+
+
+class AccessQuerySet(models.QuerySet):
+    def current(self, now=None):
+        now = now or timezone.now()
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class Access(models.Model):
+    """A wallet's paid (or free) access to one resource of an action, so that repeats inside the
+    access window cost nothing. The gate's own table: the feature app names the resource (e.g. an
+    Instagram username) and the action; wallets_access_paid / wallets_access_grant decide."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="accesses", db_index=False)
+    action_type = models.SlugField(max_length=64, db_index=False)
+    reference = models.CharField(max_length=255, help_text="The resource, as the feature app names it.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the access never expires.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    renewed_at = models.DateTimeField(default=timezone.now)
+
+    objects = AccessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "accesses"
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "action_type", "reference"], name="one_access_per_resource"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.action_type} {self.reference}"

@@ -17,13 +17,7 @@ from pricing.selectors import pricing_rule_get
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import WalletNotFound
-from .models import AllowanceUsage, Grant, Wallet, WalletStatus, wallet_is_due
-
-
-def wallet_ledger_rows(*, wallet_id: int) -> int | None:
-    """The wallet's number of ledger rows as the ledger writer counts them (no COUNT(*) over its
-    history); the ledger's history pages use it (settings.CREDITS_LEDGER_ROW_COUNT)."""
-    return Wallet.objects.filter(pk=wallet_id).values_list("ledger_rows", flat=True).first()
+from .models import Access, AllowanceUsage, Grant, Wallet, WalletStatus
 
 
 def allowance_usage_by_action(*, wallet_id: int, period: date) -> dict[str, AllowanceUsage]:
@@ -168,15 +162,14 @@ def grant_expiring_soon(wallet: Wallet, now=None) -> dict | None:
 
 class PurchaseState(NamedTuple):
     """What the gate's ask reads in one statement: the wallet's figures (None when there is no
-    wallet), "paid already?", this month's free units of the action used or held, and the pricing
-    rules' version (for `pricing.selectors.pricing_rule_current`)."""
+    wallet), whether something is due on it, "paid already?", this month's free units of the
+    action used or held, and the pricing rules' version (for `pricing.selectors.pricing_rule_current`)."""
 
     status: str | None
     balance: int
     reserved: int
     billing_cycle_start: date | None
-    holds_due_at: datetime | None
-    grants_due_at: datetime | None
+    due: bool
     already_paid: bool
     free_used: int
     rules_version: int | None
@@ -193,19 +186,26 @@ class PurchaseState(NamedTuple):
     def available(self) -> int:
         return self.balance - self.reserved
 
-    def is_due(self, now=None) -> bool:
-        return wallet_is_due(self.is_locked, self.billing_cycle_start, self.holds_due_at, self.grants_due_at, now)
+
+PURCHASE_ASK = "SELECT * FROM wallets_purchase_ask(%s, %s, %s, %s, %s)"  # wallets/db/functions/wallets_purchase_ask.sql
 
 
-PURCHASE_STATE = "SELECT * FROM wallets_purchase_state(%s, %s, %s, %s, %s, %s)"  # migrations/0009_gate_functions.py
-
-
-def purchase_state(*, user_id: int, action_type: str, reference: str, paid_function: str | None) -> PurchaseState:
-    """The gate's ask, one statement, nothing locked: see PurchaseState. `paid_function` is the access
-    policy's SQL function (wallet, action_type, reference, now) -> boolean; without one, "paid
-    already?" is left False for the caller to ask its policy."""
+def purchase_state(*, user_id: int, action_type: str, reference: str) -> PurchaseState:
+    """The gate's ask, one statement, nothing locked: see PurchaseState."""
     now = timezone.now()
-    status, balance, reserved, cycle, holds_due, grants_due, paid, used, version = fetch_row(
-        PURCHASE_STATE, [user_id, action_type, reference, paid_function, period_of(now), now]
+    status, balance, reserved, cycle, due, paid, used, version = fetch_row(
+        PURCHASE_ASK, [user_id, action_type, reference, period_of(now), now]
     )
-    return PurchaseState(status, balance or 0, reserved or 0, cycle, holds_due, grants_due, paid, used or 0, version)
+    return PurchaseState(status, balance or 0, reserved or 0, cycle, bool(due), bool(paid), used or 0, version)
+
+
+def access_paid(*, wallet_id: int, action_type: str, reference: str) -> bool:
+    """Whether the wallet has an access to `reference` in force (wallets_access_paid.sql)."""
+    (paid,) = fetch_row("SELECT wallets_access_paid(%s, %s, %s, %s)", [wallet_id, action_type, reference,
+                                                                       timezone.now()])
+    return paid
+
+
+def access_count(*, wallet_id: int, action_type: str) -> int:
+    """How many distinct resources of `action_type` the wallet has an access to now."""
+    return Access.objects.current().filter(wallet_id=wallet_id, action_type=action_type).count()

@@ -10,7 +10,7 @@ from common.metrics import record_reset
 
 from common.periods import parse_period, period_of
 
-from .cycle import reset_period
+from .services import reset_period
 from .services import grants_announce_expiring, grants_expire_due, holds_release_stale
 from .verification import ledger_problems
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from .models import BUCKETS, Hold, HoldStatus
+from .models import Hold, HoldStatus
+
+BUCKETS = ("monthly_balance", "purchased_balance", "bonus_balance")  # wallets_source_bucket.sql's three
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ holds AS (
 ),
 grants AS (
     SELECT wallet_id, sum(held) AS held,
-           sum(remaining + held) FILTER (WHERE source IN ('monthly', 'rollover')) AS monthly_balance,
-           sum(remaining + held) FILTER (WHERE source = 'purchase') AS purchased_balance,
-           sum(remaining + held) FILTER (WHERE source IN ('promo', 'trial', 'compensation')) AS bonus_balance
+           sum(remaining + held) FILTER (WHERE wallets_source_bucket(source) = 'monthly') AS monthly_balance,
+           sum(remaining + held) FILTER (WHERE wallets_source_bucket(source) = 'purchased') AS purchased_balance,
+           sum(remaining + held) FILTER (WHERE wallets_source_bucket(source) = 'bonus') AS bonus_balance
     FROM wallets_grant GROUP BY wallet_id
 ),
 allocated AS (

@@ -13,8 +13,6 @@ from pricing.serializers import CalculateRequestSerializer, CalculateResponseSer
 from transactions import selectors as ledger
 
 from . import selectors, serializers
-from .access import access_policy, already_paid
-from .exceptions import WalletNotFound
 from .services import wallet_create, wallet_refresh
 
 WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
@@ -48,48 +46,6 @@ class WalletCreateView(APIView):
         return Response(
             serializers.BalanceSerializer(wallet).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
-
-
-class DashboardView(APIView):
-    @extend_schema(responses={200: serializers.DashboardSerializer, **WALLET_ERRORS}, tags=["wallet"])
-    def get(self, request):
-        wallet = wallet_refresh(user_id=request.user.pk)
-        body = {
-            "wallet": wallet,
-            "recent_transactions": ledger.ledger_recent(wallet_id=wallet.pk, limit=10),
-            "monthly_usage": ledger.usage_month_summary(wallet_id=wallet.pk, period=period_of()),
-            "pricing_rules": pricing_rule_list(),
-            "unlocked_influencers_count": access_policy().count_current(
-                wallet_id=wallet.pk, action_type="influencer_unlock"
-            ),
-        }
-        return Response(serializers.DashboardSerializer(body).data)
-
-
-class CanPerformView(APIView):
-    @extend_schema(
-        parameters=[serializers.CanPerformQuerySerializer],
-        responses={200: serializers.DecisionSerializer, 404: OpenApiResponse(description="`unknown_action_type`")},
-        tags=["pricing"],
-    )
-    def get(self, request, action_type):
-        query = serializers.CanPerformQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        rule = pricing_rule_get(action_type=action_type)  # an unknown action is a 404, wallet or not
-        username = query.validated_data.get("username")
-        paid = bool(username) and already_paid(wallet_id=request.user.pk, action_type=action_type, resource=username)
-        try:
-            wallet = wallet_refresh(user_id=request.user.pk)
-        except WalletNotFound:
-            wallet = None  # answered as a decision (reason `wallet_not_found`), not an error
-        decision = selectors.credits_check(
-            wallet=wallet,
-            action_type=action_type,
-            quantity=query.validated_data["quantity"],
-            already_paid=paid,
-            rule=rule,
-        )
-        return Response(serializers.DecisionSerializer(decision).data)
 
 
 # What `quantity` actions would cost this user now: the price with the free units left this month,

@@ -259,11 +259,6 @@ CREDITS_RESET_WORKERS = max(1, int(os.environ.get("CREDITS_RESET_WORKERS", "2"))
 # Instagram demo provider: sleep this long per call, to try timeouts and concurrency locally.
 INSTAGRAM_DEMO_LATENCY_MS = int(os.environ.get("INSTAGRAM_DEMO_LATENCY_MS", "0"))
 
-# Wiring between apps: a lower app never imports a higher one, so where it needs an answer only a
-# higher one has, the configuration names the object that gives it (see .importlinter).
-CREDITS_ACCESS_POLICY = "instagram.access.instagram_access"  # wallets asks: paid for this profile?
-CREDITS_LEDGER_ROW_COUNT = "wallets.selectors.wallet_ledger_rows"  # transactions asks: how many rows?
-
 # Instagram data provider
 INSTAGRAM_PROVIDER = os.environ.get("INSTAGRAM_PROVIDER", "demo")
 INSTAGRAM_GRAPH_BASE_URL = os.environ.get("INSTAGRAM_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")

@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import Sum
 
-from instagram.models import Access
+from wallets.models import Access
 from testing.clients import client_for
 from transactions.models import LedgerEntry
 from wallets.exceptions import WALLET_LOCKED, WALLET_NOT_FOUND

@@ -20,19 +20,19 @@ pytestmark = pytest.mark.django_db
 # wallet, "paid already?", the month's free units and the rules' version, in one read; the rule
 # itself from the process's cache), the reserve (one call: the checks under the wallet lock, the
 # credits held, the hold), the capture (one call: the access recorded, the hold, wallet, grants,
-# ledger row and allocations). Each call is a transaction of its own. A free unit is reserved the
-# same way and settled in the general transaction (lock, access, hold, usage row, wallet, `free_use`
-# row). A repeat inside the access window and a refusal are the ask alone, nothing locked or written.
+# ledger row and allocations). Each call is a transaction of its own. A free unit goes through the
+# same two calls (the reserve holds the unit, the capture writes the `free_use` row). A repeat
+# inside the access window and a refusal are the ask alone, nothing locked or written.
 BUDGETS = {
     "paid": (3, 2),
-    "free": (8, 2),
+    "free": (3, 2),
     "repeat": (1, 0),
     "refused": (1, 0),
 }
 RULE_READ = 2  # the rule and its tiers, on a process's first request after the rules changed
 
 # Outside a test's transaction (autocommit), each of these statements is a transaction of its own.
-OWN_TRANSACTION = ("SELECT * FROM wallets_purchase_reserve(", "SELECT * FROM wallets_purchase_capture(")
+OWN_TRANSACTION = ("SELECT * FROM wallets_hold_reserve(", "SELECT * FROM wallets_hold_capture(")
 
 
 @pytest.fixture(autouse=True)

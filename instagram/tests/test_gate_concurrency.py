@@ -142,21 +142,29 @@ def while_holding_the_wallet_lock(user, work, then):
         return second.result(timeout=10)
 
 
+def grant_access(wallet_id, action_type, reference, window):
+    """What the first request's capture records (wallets_access_grant), in the lock holder's transaction."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wallets_access_grant(%s, %s, %s, %s, %s)",
+                       [wallet_id, action_type, reference, None if window is None else now + window, now])
+        assert cursor.fetchone()[0]
+
+
 def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_user):
     """Two requests for one resource: the first captures and records the access while the second
     waits to settle. The second must find the access and pay nothing."""
-    from instagram.access import instagram_access
     from wallets.gate import Purchase, Ticket, gate_settle
     from pricing.selectors import pricing_rule_get
 
     user = make_user(balance=100)
     rule = pricing_rule_get(action_type="profile_posts")
-    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
-                        access=instagram_access, rule=rule)
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule)
 
     def first_request_captures(wallet):
-        instagram_access.grant(wallet_id=wallet.pk, action_type="profile_posts", reference="dev_dan",
-                               window=rule.access_window)
+        grant_access(wallet.pk, "profile_posts", "dev_dan", rule.access_window)
 
     settlement = while_holding_the_wallet_lock(
         user, first_request_captures, lambda: gate_settle(purchase, Ticket(hold=None))
@@ -169,20 +177,17 @@ def test_a_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_us
 def test_a_one_call_capture_that_waited_for_the_lock_sees_the_access_just_granted(make_user):
     """The same race, settled by the capture function (a hold of credits): the access check inside
     it runs after the lock, so the second request pays nothing and its hold is released."""
-    from instagram.access import instagram_access
     from wallets.gate import Purchase, gate_reserve, gate_settle
     from pricing.selectors import pricing_rule_get
 
     user = make_user(balance=100)
     rule = pricing_rule_get(action_type="profile_posts")
-    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
-                        access=instagram_access, rule=rule)
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule)
     ticket = gate_reserve(purchase)
     assert ticket.hold is not None and ticket.hold.allocations
 
     def first_request_captures(wallet):
-        instagram_access.grant(wallet_id=wallet.pk, action_type="profile_posts", reference="dev_dan",
-                               window=rule.access_window)
+        grant_access(wallet.pk, "profile_posts", "dev_dan", rule.access_window)
 
     settlement = while_holding_the_wallet_lock(user, first_request_captures, lambda: gate_settle(purchase, ticket))
     assert (settlement.charged, settlement.balance) == (0, 100)
@@ -195,18 +200,16 @@ def test_a_one_call_capture_that_waited_for_the_lock_sees_the_access_just_grante
 def test_a_reserve_that_waited_for_the_lock_sees_the_hold_just_placed(make_user):
     """The second request for a resource, arriving while the first reserves it, must see the hold in
     flight and not set aside the price a second time."""
-    from instagram.access import instagram_access
     from wallets.gate import Purchase, gate_reserve
     from pricing.selectors import pricing_rule_get
     from wallets.services import credits_reserve
 
     user = make_user(balance=100)
     rule = pricing_rule_get(action_type="profile_posts")
-    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan",
-                        access=instagram_access, rule=rule)
+    purchase = Purchase(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule)
 
     def first_request_reserves(wallet):
-        credits_reserve(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule, wallet=wallet)
+        credits_reserve(user_id=user.pk, action_type="profile_posts", reference="dev_dan", rule=rule)
 
     ticket = while_holding_the_wallet_lock(user, first_request_reserves, lambda: gate_reserve(purchase))
     assert ticket.hold is None

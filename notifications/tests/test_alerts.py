@@ -17,8 +17,8 @@ from testing.factories import PricingRuleFactory
 from notifications.models import Notification
 from outbox.models import OutboxEvent
 from wallets import services
-from wallets.alerts import ARMED, alert_transition
 from wallets.models import Wallet
+from wallets.outcomes import AlertState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,11 +86,19 @@ def test_recovery_after_a_top_up_rearms_and_a_second_crossing_fires_again(make_u
     assert len(events(user, "balance.depleted")) == 2
 
 
+def alert_transition(state: int, *, available: int, threshold: int) -> tuple[int, list[str]]:
+    """The rule as the ledger writer runs it (wallets/db/functions/wallets_alert_transition.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM wallets_alert_transition(%s, %s, %s)", [state, available, threshold])
+        new_state, events = cursor.fetchone()
+    return new_state, events
+
+
 @given(st.lists(st.integers(min_value=0, max_value=60), max_size=40), st.integers(min_value=0, max_value=50))
 def test_alerts_fire_once_per_crossing(balances, threshold):
     """balance.low fires each time the balance goes below the threshold after having been at or above
-    it (or at the start); balance.recovered comes between two of them."""
-    state, fired, expected, armed = ARMED, [], 0, True
+    it (or at the start); balance.recovered comes only after a fall (low or depleted), once."""
+    state, fired, expected, armed = AlertState.ARMED, [], 0, True
     for available in balances:
         if available >= threshold:
             armed = True
@@ -99,8 +107,13 @@ def test_alerts_fire_once_per_crossing(balances, threshold):
         state, new = alert_transition(state, available=available, threshold=threshold)
         fired += new
     assert fired.count("balance.low") == expected
-    lows = [e for e in fired if e in ("balance.low", "balance.recovered")]
-    assert all(a != b for a, b in zip(lows, lows[1:]))  # low, recovered, low, ...
+    falls = ["recovered" if e == "balance.recovered" else "fell" for e in fired]
+    assert falls[:1] != ["recovered"]  # nothing to recover from at the start
+    assert ("recovered", "recovered") not in zip(falls, falls[1:])  # fell, ..., recovered, fell, ..., recovered
+
+
+def test_the_alert_states_are_the_ones_the_database_sets():
+    assert {alert_transition(AlertState.ARMED, available=a, threshold=10)[0] for a in (20, 5, 0)} == set(AlertState.values)
 
 
 def test_alerts_api_reads_and_changes_the_threshold_and_email_setting(make_user):

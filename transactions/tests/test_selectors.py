@@ -39,12 +39,6 @@ def test_ledger_recent(busy_user):
     assert [row.transaction_type for row in recent] == ["top_up", "spend", "free_use"]
 
 
-def test_ledger_count_comes_from_the_configured_counter(busy_user, settings):
-    assert selectors.ledger_count(wallet_id=busy_user.pk) == 8
-    settings.CREDITS_LEDGER_ROW_COUNT = ""  # no writer keeps a count: the page counts rows itself
-    assert selectors.ledger_count(wallet_id=busy_user.pk) is None
-
-
 def test_ledger_totals(busy_user):
     assert selectors.ledger_totals(wallet_id=busy_user.pk) == {
         "total_granted": 50, "total_purchased": 40, "total_spent": 45, "total_refunded": 0, "total_expired": 0,

@@ -35,7 +35,7 @@ PAGES = [
     "/admin/pricing/package/",
     "/admin/pricing/topuptier/",
     "/admin/wallets/hold/",
-    "/admin/instagram/access/",
+    "/admin/wallets/access/",
 ]
 
 

@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from instagram.models import Access
+from wallets.models import Access
 from testing.clients import client_for
 from testing.factories import user_without_wallet
 from testing.sequences import bulk_history
@@ -59,9 +59,9 @@ def test_wallet_summary_lifetime_totals(busy_user):
 
 
 def test_dashboard_has_exactly_the_guides_keys(busy_user):
-    Access.objects.create(wallet_id=busy_user.pk, action_type="influencer_unlock", username="alice.travels")
-    Access.objects.create(wallet_id=busy_user.pk, action_type="influencer_unlock", username="bob_fitness")
-    Access.objects.create(wallet_id=busy_user.pk, action_type="detailed_analytics", username="dev_dan")
+    Access.objects.create(wallet_id=busy_user.pk, action_type="influencer_unlock", reference="alice.travels")
+    Access.objects.create(wallet_id=busy_user.pk, action_type="influencer_unlock", reference="bob_fitness")
+    Access.objects.create(wallet_id=busy_user.pk, action_type="detailed_analytics", reference="dev_dan")
     body = get(client_for(busy_user), "dashboard").json()
     assert set(body) == {"wallet", "recent_transactions", "monthly_usage", "pricing_rules", "unlocked_influencers_count"}
     assert set(body["wallet"]) == {"current_balance", "monthly_allowance", "package_name", "billing_cycle_start", "wallet_status"}
@@ -128,7 +128,7 @@ class TestCanPerform:
 
     def test_already_paid_username(self, make_user):
         user = make_user(balance=0)
-        Access.objects.create(wallet_id=user.pk, action_type="ai_insights", username="dev_dan")
+        Access.objects.create(wallet_id=user.pk, action_type="ai_insights", reference="dev_dan")
         body = get(client_for(user), "can-perform/ai_insights", username="@Dev_Dan").json()
         assert (body["can_perform"], body["already_paid"], body["credits_required"], body["reason"]) == (
             True, True, 0, "already_paid",

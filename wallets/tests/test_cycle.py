@@ -12,7 +12,7 @@ from testing.factories import PackageFactory, UserFactory
 from testing.sequences import use
 from transactions.models import LedgerEntry
 from wallets import services
-from wallets.cycle import reset_period
+from wallets.services import reset_period
 from wallets.models import Wallet
 from wallets.verification import ledger_problems
 

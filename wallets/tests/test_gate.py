@@ -1,4 +1,4 @@
-"""The gate on its own: a made-up paid view and an in-memory access policy (no instagram)."""
+"""The gate on its own: a made-up paid view (no instagram), its accesses in the gate's own table."""
 
 import pytest
 from rest_framework.permissions import IsAuthenticated
@@ -7,9 +7,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from transactions.models import LedgerEntry
 from wallets.gate import CreditGatedView, charges_credits
-from wallets.models import Hold, HoldStatus, Wallet
-
-from .fake_access import FakeAccess
+from wallets.models import Access, Hold, HoldStatus, Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +17,6 @@ class SoldView(CreditGatedView):
 
     permission_classes = [IsAuthenticated]
     credit_action = "test_action"
-    credit_access = None  # given per test
     status = 200
     crash = False
 
@@ -34,18 +31,17 @@ class SoldView(CreditGatedView):
 
 
 @pytest.fixture
-def access():
-    return FakeAccess()
-
-
-@pytest.fixture
-def sell(rule, access):
+def sell(rule):
     def sell(user, item="thing", **view_attributes):
         request = APIRequestFactory().get(f"/items/{item}")
         force_authenticate(request, user=user)
-        return SoldView.as_view(credit_access=access, **view_attributes)(request, item=item)
+        return SoldView.as_view(**view_attributes)(request, item=item)
 
     return sell
+
+
+def paid(user) -> set[tuple[str, str]]:
+    return set(Access.objects.filter(wallet_id=user.pk).values_list("action_type", "reference"))
 
 
 def balance(user) -> int:
@@ -61,19 +57,19 @@ def nothing_held(user) -> bool:
     return Wallet.objects.get(pk=user.pk).reserved == 0 and not held
 
 
-def test_a_success_is_charged_once_and_recorded_with_the_policy(make_user, sell, access):
+def test_a_success_is_charged_once_and_its_access_recorded(make_user, sell):
     user = make_user(balance=100)
     response = sell(user)
     assert response.status_code == 200
     assert (response["X-Credits-Charged"], response["X-Credits-Remaining"]) == ("20", "80")
-    assert access.paid == {(user.pk, "test_action", "thing")}
+    assert paid(user) == {("test_action", "thing")}
     assert list(spends(user).values_list("amount", "reference")) == [(20, "thing")]
     assert nothing_held(user)
 
 
-def test_a_resource_the_policy_says_is_paid_is_served_free(make_user, sell, access):
+def test_a_resource_paid_for_is_served_free(make_user, sell):
     user = make_user(balance=0)
-    access.paid.add((user.pk, "test_action", "thing"))
+    Access.objects.create(wallet_id=user.pk, action_type="test_action", reference="thing")
     response = sell(user)
     assert (response.status_code, response["X-Credits-Charged"]) == (200, "0")
     assert not spends(user).exists() and nothing_held(user)
@@ -89,18 +85,18 @@ def test_a_repeat_after_a_paid_success_costs_nothing(make_user, sell):
 
 
 @pytest.mark.parametrize("status", [404, 500, 502])
-def test_a_failed_answer_is_not_charged(make_user, sell, access, status):
+def test_a_failed_answer_is_not_charged(make_user, sell, status):
     user = make_user(balance=100)
     response = sell(user, status=status)
     assert response.status_code == status and "X-Credits-Charged" not in response
-    assert balance(user) == 100 and not spends(user).exists() and not access.paid
+    assert balance(user) == 100 and not spends(user).exists() and not paid(user)
     assert nothing_held(user)
 
 
-def test_a_crash_releases_the_hold(make_user, sell, access):
+def test_a_crash_releases_the_hold(make_user, sell):
     user = make_user(balance=100)
     assert sell(user, crash=True).status_code == 500  # the one exception handler answers it
-    assert balance(user) == 100 and nothing_held(user) and not access.paid
+    assert balance(user) == 100 and nothing_held(user) and not paid(user)
 
 
 def test_asking_never_reserves_when_credits_are_missing(make_user, sell):

@@ -16,7 +16,7 @@ from testing.factories import UserFactory
 from pricing.models import Package
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services
-from wallets.cycle import reset_period
+from wallets.services import reset_period
 from wallets.exceptions import InsufficientCredits
 from wallets.models import Grant, Wallet
 from wallets.verification import ledger_problems

@@ -1,6 +1,5 @@
-"""The gate's reserve and capture as database functions (`services.purchase_reserve` /
-`purchase_capture`, migrations/0009_gate_functions.py): the same outcomes as the general services,
-one call each."""
+"""The gate's reserve and capture (`services.purchase_reserve` / `purchase_capture`): one call each
+of wallets_hold_reserve / wallets_hold_capture, the functions the general services call too."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -9,16 +8,14 @@ import pytest
 import time_machine
 from django.db import connection
 from django.db.models import Sum
-from hypothesis import given
-from hypothesis import strategies as st
 
 from outbox.models import OutboxEvent
 from testing.factories import PricingRuleFactory, UserFactory
 from transactions.models import LedgerAllocation, LedgerEntry
 from wallets import services
-from wallets.alerts import alert_transition
 from wallets.exceptions import HoldNotActive, InsufficientCredits, WalletLocked, WalletNotFound
-from wallets.models import AllowanceUsage, Grant, Hold, HoldStatus, Wallet
+from wallets.models import Access, AllowanceUsage, Grant, Hold, HoldStatus, Wallet
+from wallets.services import holds
 from wallets.verification import ledger_problems
 
 pytestmark = pytest.mark.django_db
@@ -36,14 +33,6 @@ def fresh(user) -> Wallet:
 
 def spends(user):
     return LedgerEntry.objects.filter(wallet_id=user.pk, transaction_type="spend")
-
-
-@given(state=st.sampled_from([0, 1, 2]), available=st.integers(-5, 60), threshold=st.integers(0, 50))
-def test_the_sql_alert_transition_is_the_python_one(state, available, threshold):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT state, events FROM wallets_alert_transition(%s, %s, %s)", [state, available, threshold])
-        sql_state, sql_events = cursor.fetchone()
-    assert (sql_state, sql_events) == alert_transition(state, available=available, threshold=threshold)
 
 
 def test_reserve_holds_the_price_in_the_consumption_order_and_capture_spends_it(make_user, rule):
@@ -102,7 +91,8 @@ def test_refusals_missing_locked_short(make_user, rule):
 
 def test_paid_in_flight_and_idempotency_key_outcomes(make_user, rule):
     user = make_user(balance=100)
-    assert reserve(user, already_paid=True).outcome == "paid"
+    Access.objects.create(wallet_id=user.pk, action_type="test_action", reference="paid")
+    assert reserve(user, reference="paid", sells_access=True).outcome == "paid"
     first = reserve(user, idempotency_key="k1")
     assert first.outcome == "reserved" and first.hold.idempotency_key == "k1"
     assert reserve(user, idempotency_key="k1").outcome == "retry_held"
@@ -134,13 +124,15 @@ def test_a_free_unit_first_then_credits(make_user):
     assert (free.hold.amount, free.hold.free_units) == (0, 1)
     usage = AllowanceUsage.objects.get(wallet_id=user.pk, action_type="test_action")
     assert (usage.used, usage.reserved) == (0, 1)
-    paid = reserve(user, reference="bob", free_allowance=1)
+    paid = reserve(user, reference="bob", free_allowance=1, free_left=1)  # priced free: the reserve says not
     assert (paid.hold.amount, paid.hold.free_units) == (20, 0)
-    # The function settles credits only; a free unit is captured by the general service.
-    assert services.purchase_capture(hold=free.hold).outcome == "general"
-    services.credits_capture(hold=free.hold)
+    capture = services.purchase_capture(hold=free.hold)  # the same call settles a free unit
+    assert (capture.outcome, capture.charged) == ("captured", 0)
     usage.refresh_from_db()
     assert (usage.used, usage.reserved) == (1, 0)
+    [free_use] = LedgerEntry.objects.filter(wallet_id=user.pk, transaction_type="free_use")
+    assert (free_use.quantity, free_use.delta, free_use.idempotency_key) == (1, 0, f"hold:{free.hold.pk}:free")
+    assert Hold.objects.get(pk=free.hold.pk).status == HoldStatus.CAPTURED
 
 
 def test_a_new_month_is_settled_before_the_reserve(rule):
@@ -170,7 +162,7 @@ def test_an_expired_grant_is_never_spent(make_user, rule):
 
 
 def test_a_capture_crossing_the_threshold_writes_the_events_the_services_write(make_user, rule):
-    """The same outbox rows as `credits_capture` (through `_record`), on twin wallets."""
+    """The same outbox rows through the gate's call and the general services, on twin wallets."""
     twins = [make_user(balance=30), make_user(balance=30)]
 
     def charge(user, one_call: bool):
@@ -206,7 +198,7 @@ def test_the_reserve_alone_commits_without_waiting_for_the_disk(make_user):
     PricingRuleFactory(action_type="test_action", credits_per_action=20)
     user = make_user(balance=100)
     db = connection.settings_dict
-    call = ("SELECT outcome FROM wallets_purchase_reserve({wallet}, 'test_action', '{ref}', NULL, 20, 0, NULL, false,"
+    call = ("SELECT outcome FROM wallets_hold_reserve({wallet}, 'test_action', '{ref}', NULL, 1, 0, 20, 0, false, true,"
             " date_trunc('month', now())::date, now(), now() + interval '2 minutes')")
 
     def run(conn, sql):
@@ -230,7 +222,7 @@ def test_the_reserve_alone_commits_without_waiting_for_the_disk(make_user):
             assert run(conn, call.format(wallet=user.pk, ref="c")) == ["reserved"]
             assert run(conn, "SHOW synchronous_commit") == ["on"]
         hold = Hold.objects.get(wallet_id=user.pk, reference="a")
-        assert run(conn, f"SELECT outcome FROM wallets_purchase_capture({user.pk}, {hold.pk}, '', NULL, NULL, now());"
+        assert run(conn, f"SELECT outcome FROM wallets_hold_capture({user.pk}, {hold.pk}, '', false, NULL, now());"
                          " SHOW synchronous_commit") == ["captured", "on"]
     assert spends(user).count() == 1 and fresh(user).reserved == 40
 
@@ -243,12 +235,12 @@ def test_the_gates_reserve_call_starts_its_own_transaction(make_user, monkeypatc
     PricingRuleFactory(action_type="test_action", credits_per_action=20)
     user = make_user(balance=100)
     sent = []
-    original = services.fetch_row
+    original = holds.fetch_row
 
     def spy(sql, params, **kwargs):
         sent.append((sql, kwargs))
         return original(sql, params, **kwargs)
 
-    monkeypatch.setattr(services, "fetch_row", spy)
+    monkeypatch.setattr(holds, "fetch_row", spy)
     assert services.purchase_reserve(user_id=user.pk, action_type="test_action", reference="x", price=20).hold
-    assert sent == [(services.RESERVE_CALL, {"bound_on_server": False})]
+    assert sent == [(holds.RESERVE, {"bound_on_server": False})]

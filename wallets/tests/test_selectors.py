@@ -1,16 +1,17 @@
-"""Wallet reads, called directly; and the wallet pages asking the configured access policy."""
+"""Wallet reads, called directly; and the wallet pages asking the gate's access table."""
+
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from pricing.exceptions import UnknownAction
 from testing.clients import client_for
 from wallets import selectors
-from wallets.models import Wallet
+from wallets.models import Access, Wallet
 from wallets.services import wallet_set_status
-
-from .fake_access import fake_access
 
 pytestmark = pytest.mark.django_db
 
@@ -71,11 +72,6 @@ def test_allowance_summary_after_a_known_month(busy_user):
     }
 
 
-def test_wallet_ledger_rows_is_the_writers_count(busy_user):
-    assert selectors.wallet_ledger_rows(wallet_id=busy_user.pk) == 8
-    assert selectors.wallet_ledger_rows(wallet_id=busy_user.pk + 1000) is None
-
-
 def test_circulation_summary_counts_every_wallet(busy_user, make_user):
     make_user(balance=10)
     stats = selectors.circulation_summary(period=busy_user.wallet.billing_cycle_start)
@@ -84,27 +80,22 @@ def test_circulation_summary_counts_every_wallet(busy_user, make_user):
     assert stats["spent_this_month"] == 45
 
 
-@pytest.fixture
-def fake_policy(settings):
-    settings.CREDITS_ACCESS_POLICY = "wallets.tests.fake_access.fake_access"
-    fake_access.paid.clear()
-    yield fake_access
-    fake_access.paid.clear()
-
-
-def test_can_perform_asks_the_configured_policy(make_user, fake_policy):
+def test_can_perform_asks_the_gates_own_access_table(make_user):
     user = make_user(balance=0)
-    fake_policy.paid.add((user.pk, "ai_insights", "anything"))
+    Access.objects.create(wallet_id=user.pk, action_type="ai_insights", reference="anything")
     api = client_for(user)
-    paid = api.get("/api/v1/api/credits/can-perform/ai_insights", {"username": "  Anything "}).json()
+    paid = api.get("/api/v1/api/credits/can-perform/ai_insights", {"username": "  @Anything "}).json()
     assert (paid["can_perform"], paid["already_paid"], paid["reason"]) == (True, True, "already_paid")
     other = api.get("/api/v1/api/credits/can-perform/ai_insights", {"username": "else"}).json()
     assert (other["can_perform"], other["already_paid"]) == (False, False)
 
 
-def test_dashboard_counts_with_the_configured_policy(make_user, fake_policy):
-    user = make_user()
-    fake_policy.paid.update({(user.pk, "influencer_unlock", "a"), (user.pk, "influencer_unlock", "b"),
-                             (user.pk, "ai_insights", "c"), (user.pk + 1, "influencer_unlock", "d")})
+def test_dashboard_counts_the_wallets_unlocked_profiles(make_user):
+    user, other = make_user(), make_user()
+    for wallet, action, reference in [(user, "influencer_unlock", "a"), (user, "influencer_unlock", "b"),
+                                      (user, "ai_insights", "c"), (other, "influencer_unlock", "d")]:
+        Access.objects.create(wallet_id=wallet.pk, action_type=action, reference=reference)
+    Access.objects.create(wallet_id=user.pk, action_type="influencer_unlock", reference="gone",
+                          expires_at=timezone.now() - timedelta(hours=1))
     body = client_for(user).get("/api/v1/api/credits/dashboard").json()
     assert body["unlocked_influencers_count"] == 2

@@ -173,31 +173,27 @@ class TestReserveCaptureRelease:
             services.credits_capture(hold=hold)
 
 
-    def test_a_caller_locked_wallet_runs_in_the_callers_block(self, make_user, rule):
-        """With `wallet=` the hold functions add no savepoint: the caller's rollback undoes them too."""
+    def test_inside_a_callers_block_the_hold_calls_are_part_of_it(self, make_user, rule):
+        """Each is one function call: no savepoint of its own, so the caller's rollback undoes them too."""
         from django.test.utils import CaptureQueriesContext
 
         from wallets.locking import lock_wallet
 
         user = make_user(balance=100)
         with pytest.raises(RuntimeError), transaction.atomic():
-            wallet = lock_wallet(user.pk)
+            lock_wallet(user.pk)
             with CaptureQueriesContext(connection) as queries:
-                hold = services.credits_reserve(user_id=user.pk, action_type="test_action", wallet=wallet, rule=rule)
-                services.credits_capture(hold=hold, wallet=wallet)
-            assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"] or "FOR UPDATE" in q["sql"]]
+                hold = services.credits_reserve(user_id=user.pk, action_type="test_action", rule=rule)
+                services.credits_capture(hold=hold)
+            assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
             assert ledger_sum(user.pk) == 80
             raise RuntimeError("the caller fails after the capture")
         assert (fresh(user.pk).current_balance, ledger_sum(user.pk)) == (100, 100)
         assert not Hold.objects.filter(wallet_id=user.pk).exists()
 
-    def test_wallet_and_rule_must_match(self, make_user, rule):
-        from wallets.locking import lock_wallet
-
-        first, second = make_user(balance=100), make_user(balance=100)
+    def test_rule_and_action_must_match(self, make_user, rule):
+        first = make_user(balance=100)
         with transaction.atomic():
-            with pytest.raises(ValueError):
-                services.credits_reserve(user_id=first.pk, action_type="test_action", wallet=lock_wallet(second.pk))
             with pytest.raises(ValueError):
                 services.credits_reserve(
                     user_id=first.pk, action_type="test_action", rule=pricing_rule_get(action_type="ai_insights")
@@ -311,12 +307,3 @@ def test_hold_has_ttl_from_settings(make_user, rule, settings):
     hold = services.credits_reserve(user_id=user.pk, action_type="test_action")
     assert timedelta(seconds=25) < hold.expires_at - timezone.now() <= timedelta(seconds=30)
     assert Hold.objects.filter(status=HoldStatus.HELD).count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_wallet_passed_outside_any_transaction_is_refused(make_user):
-    """A wallet row is only locked inside an atomic block; passing one from outside is a bug."""
-    user = make_user(balance=100)
-    with pytest.raises(ValueError):
-        services.credits_reserve(user_id=user.pk, action_type="ai_insights", wallet=fresh(user.pk))
-    assert not Hold.objects.exists() and fresh(user.pk).reserved == 0

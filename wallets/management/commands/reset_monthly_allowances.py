@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from common.periods import parse_period, period_of
-from wallets.cycle import reset_period
+from wallets.services import reset_period
 
 
 class Command(BaseCommand):

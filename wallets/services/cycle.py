@@ -1,10 +1,9 @@
 """The monthly reset job: every due wallet, in committed batches of thousands of ids.
 
 The reset itself (expire monthly and rollover grants whose period ended, roll over up to the
-package's cap, grant the month's credits) is one set-based statement of the ledger writer
-(`services.wallets_roll_over`, SQL in `sql.ROLL_OVER`). A wallet touched before the job reached
-it has already run the very same statement for its own id. Locked wallets get nothing and stay
-behind (unlocking catches them up for the current month).
+package's cap, grant the month's credits) is one set-based function, wallets_roll_over.sql. A
+wallet touched before the job reached it has already run the very same function for its own id
+(wallets_catch_up). Locked wallets get nothing and stay behind (unlocking catches them up).
 
 Batches are disjoint ranges of wallet ids, so `workers` connections run them side by side (the
 database does the work; one connection keeps one core busy at most). Inside a transaction the
@@ -19,12 +18,29 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
-from .models import Wallet, WalletStatus
-from .services import BATCH_SIZE, wallets_roll_over
+from common.db_calls import fetch_row
+from common.db_timeouts import use_job_timeouts
+
+from ..locking import lock_wallet
+from ..models import Wallet, WalletStatus
+from .grants import BATCH_SIZE
 
 logger = logging.getLogger("credits.cycle")
+
+ROLL_OVER = "SELECT wallets_roll_over(%s, %s, %s, %s)"
+
+
+def wallets_roll_over(*, period: date, low: int, high: int) -> int:
+    """Apply `period`'s reset to the due wallets with low <= user_id < high, in one statement and one
+    transaction; returns how many. Wallets another transaction has locked are skipped (that
+    transaction catches its wallet up itself, or the job's last pass does)."""
+    with transaction.atomic():
+        use_job_timeouts()
+        (reset,) = fetch_row(ROLL_OVER, [low, high, period, timezone.now()])
+        return reset
 
 
 @dataclass(frozen=True)
@@ -68,18 +84,22 @@ class _Batches:
             connection.close()  # this thread's own connection
 
 
+def _due(period: date):
+    return Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period).order_by("pk")
+
+
 def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None) -> ResetReport:
     """Reset every due wallet for `period`, one committed batch of ids at a time, `workers` batches
     at once (default `CREDITS_RESET_WORKERS`).
 
     Resumable: a crash loses at most the batches in flight, and a rerun skips wallets already
-    advanced. Wallets locked by a request during the first pass are skipped there (that request
-    catches its wallet up itself) and picked up by a final pass that waits for their locks.
+    advanced. Wallets locked by a request during the batches are skipped there (that request
+    catches its wallet up itself) and picked up by a last pass, one wallet at a time, that waits
+    for their locks.
     """
     workers = workers or settings.CREDITS_RESET_WORKERS
     started = time.perf_counter()
-    bounds = Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period).order_by("pk")
-    first, last = bounds.values_list("pk", flat=True).first(), bounds.values_list("pk", flat=True).last()
+    first, last = _due(period).values_list("pk", flat=True).first(), _due(period).values_list("pk", flat=True).last()
     done = batches = 0
     if first is not None:
         plan = _Batches(period, first, last, batch_size)
@@ -89,8 +109,12 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | N
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reset") as pool:
                 for future in [pool.submit(plan.work_on_own_connection) for _ in range(workers)]:
                     future.result()  # re-raises a worker's error
-        done += wallets_roll_over(period=period, low=first, high=last + 1, skip_locked=False)  # the ones skipped
-        done, batches = done + plan.done, plan.count + 1
+        skipped = 0
+        for wallet_id in _due(period).filter(pk__lte=last).values_list("pk", flat=True):
+            with transaction.atomic():
+                lock_wallet(wallet_id)  # waits for the request that holds it; then its own lock is no skip
+                skipped += wallets_roll_over(period=period, low=wallet_id, high=wallet_id + 1)
+        done, batches = plan.done + skipped, plan.count + (1 if skipped else 0)
     report = ResetReport(f"{period:%Y-%m}", done, batches, time.perf_counter() - started)
     logger.info("reset %s done: %d wallets in %.1fs", report.period, done, report.seconds)
     return report

@@ -1,0 +1,48 @@
+-- Give a held hold's credits back to the grants that hold them and its free units back to the
+-- month, marking it `p_status` (`released`: its request failed; `expired`: its request died).
+-- Credits of a grant that expired while they were held expire now (wallets_grants_expire_due).
+-- A hold settled before changes nothing and says how. Outcomes: wallets_settle_outcome.
+CREATE OR REPLACE FUNCTION wallets_hold_release(p_wallet integer, p_hold bigint, p_status text, p_now timestamptz,
+                                                OUT outcome wallets_settle_outcome)
+LANGUAGE plpgsql AS $$
+DECLARE
+    h record;
+    past_expiry boolean;
+BEGIN
+    PERFORM 1 FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'missing';
+        RETURN;
+    END IF;
+    UPDATE wallets_hold SET status = p_status, settled_at = p_now
+    WHERE wallet_id = p_wallet AND id = p_hold AND status = 'held'
+    RETURNING amount, free_units, period, action_type, allocations INTO h;
+    IF NOT FOUND THEN
+        SELECT ('was_' || status)::wallets_settle_outcome INTO outcome
+        FROM wallets_hold WHERE wallet_id = p_wallet AND id = p_hold;
+        outcome := coalesce(outcome, 'missing');
+        RETURN;
+    END IF;
+    IF h.free_units > 0 THEN
+        UPDATE wallets_allowanceusage SET reserved = reserved - h.free_units
+        WHERE wallet_id = p_wallet AND period = h.period AND action_type = h.action_type;
+    END IF;
+    IF h.amount > 0 THEN
+        WITH back AS (
+            UPDATE wallets_grant g SET held = g.held - m.credits, remaining = g.remaining + m.credits
+            FROM (SELECT (e->>0)::bigint AS grant_id, sum((e->>1)::integer)::integer AS credits
+                  FROM jsonb_array_elements(h.allocations) AS e GROUP BY 1) AS m
+            WHERE g.wallet_id = p_wallet AND g.id = m.grant_id
+            RETURNING g.expires_at
+        ),
+        wallet_row AS (
+            UPDATE wallets_wallet SET reserved = reserved - h.amount, updated_at = p_now WHERE user_id = p_wallet
+        )
+        SELECT coalesce(bool_or(expires_at <= p_now), false) INTO past_expiry FROM back;
+        IF past_expiry THEN
+            PERFORM wallets_grants_expire_due(p_wallet, p_now);
+        END IF;
+    END IF;
+    outcome := 'released';
+END
+$$;

@@ -1,0 +1,135 @@
+-- Set aside the price of `p_quantity` units of `p_action` on `p_reference` for a request until it
+-- succeeds or fails: `p_free_units` of the month's free allowance (`p_free_allowance` a month) and
+-- `p_amount` credits, moved from their grants' `remaining` to `held` in the spending order
+-- (wallets_spend_plan), recorded on the hold (`allocations`). Decided under the wallet lock, on
+-- the latest committed rows: for a purchase that sells access (`p_sells_access`), an access in
+-- force (`paid`); with `p_checks_in_flight` (a request not yet served), a hold in flight for the
+-- same resource (`in_flight`: that request's outcome decides); this Idempotency-Key's
+-- earlier request (`retry_captured`, `retry_held`; a released one is tried afresh without its key);
+-- a locked wallet. Whatever is due on the wallet (a new month, expired holds or grants) is settled
+-- first (wallets_catch_up). The caller priced the units with the free units it believed left:
+-- if fewer or more are left, `requote` with `free_left`. Outcomes: wallets_reserve_outcome.
+CREATE OR REPLACE FUNCTION wallets_hold_reserve(
+    p_wallet integer, p_action text, p_reference text, p_key text, p_quantity integer, p_free_units integer,
+    p_amount integer, p_free_allowance integer, p_sells_access boolean, p_checks_in_flight boolean, p_period date,
+    p_now timestamptz,
+    p_expires_at timestamptz,
+    OUT outcome wallets_reserve_outcome, OUT hold_id bigint, OUT hold_key text, OUT allocations jsonb,
+    OUT balance integer, OUT available integer, OUT free_left integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+    previous record;
+    in_flight boolean := false;
+    -- This call is a transaction of its own (autocommit), not a step of a caller's transaction:
+    -- the transaction began with this statement, and nothing before it wrote anything.
+    on_its_own boolean := transaction_timestamp() = statement_timestamp() AND pg_current_xact_id_if_assigned() IS NULL;
+BEGIN
+    SELECT status, monthly_balance + purchased_balance + bonus_balance AS total, reserved, billing_cycle_start,
+           holds_due_at, grants_due_at
+    INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'missing';
+        RETURN;
+    END IF;
+    balance := w.total;
+    available := w.total - w.reserved;
+    -- Every statement below starts after the lock was obtained: it sees what the request we may
+    -- have waited for committed (an access, a hold), which the locking statement itself cannot.
+    IF p_sells_access AND wallets_access_paid(p_wallet, p_action, p_reference, p_now) THEN
+        outcome := 'paid';
+        RETURN;
+    END IF;
+    SELECT k.id, k.status,
+           p_checks_in_flight AND EXISTS (  -- a hold past its expiry is not in flight: its request died
+               SELECT 1 FROM wallets_hold h
+               WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
+                 AND h.status = 'held' AND h.expires_at > p_now) AS in_flight
+    FROM (SELECT 1) AS one
+    LEFT JOIN wallets_hold k ON k.wallet_id = p_wallet AND k.idempotency_key = p_key
+    INTO previous;
+    IF previous.status IN ('captured', 'held') THEN
+        outcome := ('retry_' || previous.status)::wallets_reserve_outcome;  -- charged or being served: never again
+        hold_id := previous.id;
+        RETURN;
+    ELSIF previous.status IS NOT NULL THEN
+        p_key := NULL;  -- the first attempt failed and was released: try afresh
+    END IF;
+    IF previous.in_flight THEN
+        outcome := 'in_flight';
+        RETURN;
+    END IF;
+    IF w.status = 'locked' THEN
+        outcome := 'locked';
+        RETURN;
+    END IF;
+    IF wallets_is_due(w.status, w.billing_cycle_start, w.holds_due_at, w.grants_due_at, p_period, p_now) THEN
+        PERFORM wallets_catch_up(p_wallet, p_period, p_now);
+        SELECT monthly_balance + purchased_balance + bonus_balance AS total, reserved INTO w
+        FROM wallets_wallet WHERE user_id = p_wallet;
+        balance := w.total;
+        available := w.total - w.reserved;
+    END IF;
+
+    free_left := 0;
+    IF p_free_allowance > 0 THEN
+        SELECT greatest(0, p_free_allowance - u.used - u.reserved) INTO free_left
+        FROM wallets_allowanceusage u WHERE u.wallet_id = p_wallet AND u.period = p_period AND u.action_type = p_action;
+        free_left := coalesce(free_left, p_free_allowance);
+    END IF;
+    IF least(p_quantity, free_left) <> p_free_units THEN
+        outcome := 'requote';
+        RETURN;
+    END IF;
+    IF p_amount > available THEN
+        outcome := 'short';
+        RETURN;
+    END IF;
+    IF p_free_units > 0 THEN
+        INSERT INTO wallets_allowanceusage AS u (wallet_id, period, action_type, used, reserved)
+        VALUES (p_wallet, p_period, p_action, 0, p_free_units)
+        ON CONFLICT (wallet_id, period, action_type) DO UPDATE SET reserved = u.reserved + p_free_units;
+    END IF;
+
+    -- In one statement: the credits move from `remaining` to `held` of the grants, in the spending
+    -- order; the wallet's `reserved` grows; the hold records which grants hold them.
+    WITH take AS (
+        SELECT * FROM wallets_spend_plan(p_wallet, p_amount, p_now, NULL, NULL) WHERE p_amount > 0
+    ),
+    moved AS (
+        UPDATE wallets_grant g SET remaining = g.remaining - take.credits, held = g.held + take.credits
+        FROM take WHERE g.wallet_id = p_wallet AND g.id = take.grant_id
+        RETURNING g.id
+    ),
+    taken AS (
+        SELECT coalesce(jsonb_agg(jsonb_build_array(take.grant_id, take.credits, take.source, take.cost_basis::text,
+                                                    take.currency) ORDER BY take.before), '[]'::jsonb) AS moves,
+               coalesce(sum(take.credits), 0) AS credits
+        FROM take JOIN moved ON moved.id = take.grant_id
+    ),
+    wallet_row AS (
+        UPDATE wallets_wallet
+        SET reserved = reserved + p_amount, holds_due_at = LEAST(coalesce(holds_due_at, p_expires_at), p_expires_at),
+            updated_at = p_now
+        WHERE user_id = p_wallet
+    )
+    INSERT INTO wallets_hold AS nh (wallet_id, action_type, quantity, amount, free_units, period, reference,
+                                    idempotency_key, status, allocations, expires_at, created_at)
+    SELECT p_wallet, p_action, p_quantity, p_amount, p_free_units, p_period, left(p_reference, 255), p_key, 'held',
+           taken.moves, p_expires_at, p_now
+    FROM taken WHERE taken.credits = p_amount
+    RETURNING nh.id, nh.allocations INTO hold_id, allocations;
+    IF NOT FOUND THEN  -- the statement's changes go with the error
+        RAISE EXCEPTION 'wallet % totals and grants disagree: fewer than % credits spendable', p_wallet, p_amount
+            USING ERRCODE = 'CR001';
+    END IF;
+    hold_key := p_key;
+    available := available - p_amount;
+    IF on_its_own THEN
+        -- Its commit need not wait for the disk: a hold lost in a crash only gives its credits
+        -- back, and a capture's durable commit flushes the WAL up to it, this hold included.
+        SET LOCAL synchronous_commit = off;
+    END IF;
+    outcome := 'reserved';
+END
+$$;
