@@ -146,7 +146,7 @@ DECLARE
     announced integer;
 BEGIN
     WITH due AS (
-        SELECT id FROM wallets_grant
+        SELECT id, wallet_id FROM wallets_grant
         WHERE remaining > 0 AND expiring_notified_at IS NULL AND source NOT IN ('monthly', 'rollover')
           AND expires_at > p_now AND expires_at <= p_until
         ORDER BY id
@@ -154,7 +154,7 @@ BEGIN
         FOR UPDATE SKIP LOCKED
     ),
     marked AS (
-        UPDATE wallets_grant g SET expiring_notified_at = p_now FROM due WHERE g.id = due.id
+        UPDATE wallets_grant g SET expiring_notified_at = p_now FROM due WHERE g.wallet_id = due.wallet_id AND g.id = due.id
         RETURNING g.id, g.wallet_id, g.source, g.remaining, g.expires_at, g.reason
     )
     INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
