@@ -8,7 +8,7 @@ is what running the migration backwards restores.
 
 from django.db import migrations
 
-from .sql_objects import drop_statement, enum_labels
+from .sql_objects import drop_statement, enum_labels, signature
 
 
 class WriteSql(migrations.operations.base.Operation):
@@ -35,7 +35,13 @@ class WriteSql(migrations.operations.base.Operation):
             schema_editor.execute(self._change(self.sql, self.previous), params=None)
 
     def _change(self, old: str | None, new: str) -> str:
-        if old is None or self.kind == "functions":
+        if old is None:
+            return new
+        if self.kind == "functions":
+            if signature(old) != signature(new):
+                # CREATE OR REPLACE can change neither the arguments (that would add an overload)
+                # nor what a function returns: the old one goes first.
+                return f"{drop_statement(self.kind, self.name, old)};\n{new}"
             return new  # CREATE OR REPLACE FUNCTION
         if self.kind == "types":
             # An enum only grows: PostgreSQL cannot drop a label, and rows or functions may use it.

@@ -69,3 +69,13 @@ def enum_labels(text: str) -> list[str]:
     code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())  # no comments
     body = code[code.index("(") + 1:code.rindex(")")]
     return [label.replace("''", "'") for label in _ENUM_LABELS.findall(body)]
+
+
+_SIGNATURE = re.compile(r"FUNCTION\s+(.*?)(?:\bLANGUAGE\b|\bAS\s+\$)", re.IGNORECASE | re.DOTALL)
+
+
+def signature(text: str) -> str:
+    """A function's name, arguments and result as written, whitespace aside (comments dropped)."""
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    match = _SIGNATURE.search(code)
+    return " ".join(match.group(1).split()) if match else ""

@@ -17,6 +17,11 @@ class WalletStatus(models.TextChoices):
     LOCKED = "locked", "Locked"
 
 
+class RechargeStatus(models.TextChoices):
+    OK = "ok", "OK"
+    DISABLED_AFTER_FAILURE = "disabled_after_failure", "Disabled after a failure"
+
+
 class WalletQuerySet(models.QuerySet):
     def with_due(self, now=None):
         """Each wallet with `due`: whether something is due on it now (wallets/db/functions/wallets_is_due.sql)."""
@@ -59,6 +64,19 @@ class Wallet(models.Model):
     # wallets.alerts: 0 armed, 1 balance.low fired, 2 balance.depleted fired. On the wallet row so
     # the decision is made under the lock every writer holds.
     low_balance_state = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Auto-recharge (wallets_recharge_start.sql): decided by the ledger writer under the wallet lock,
+    # so its settings are read with the row every write updates anyway (no statement of their own).
+    recharge_enabled = models.BooleanField(default=False, db_default=False)
+    recharge_threshold = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="A recharge starts when the available balance falls below this."
+    )
+    recharge_credits = models.PositiveIntegerField(null=True, blank=True, help_text="Top up by this many credits.")
+    recharge_target = models.PositiveIntegerField(null=True, blank=True, help_text="Or: top up to this balance.")
+    recharge_monthly_limit = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Credits recharged per calendar month, at most."
+    )
+    recharge_status = models.CharField(max_length=32, choices=RechargeStatus.choices, default=RechargeStatus.OK,
+                                       db_default=RechargeStatus.OK)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +91,10 @@ class Wallet(models.Model):
             models.CheckConstraint(
                 condition=Q(reserved__lte=F("monthly_balance") + F("purchased_balance") + F("bonus_balance")),
                 name="wallet_reserved_within_balance",
+            ),
+            models.CheckConstraint(
+                condition=Q(recharge_credits__isnull=True) | Q(recharge_target__isnull=True),
+                name="wallet_recharge_by_or_to",
             ),
         ]
         # No index on the columns the monthly reset and the charges update (billing_cycle_start,
@@ -268,3 +290,37 @@ class Access(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wallet_id} {self.action_type} {self.reference}"
+
+
+class RechargeState(models.TextChoices):
+    PENDING = "pending", "Pending"  # decided by the ledger writer; no payment asked yet
+    PROCESSING = "processing", "Processing"  # a payment was asked for; its outcome not known yet
+    SUCCEEDED = "succeeded", "Succeeded"  # paid and credited
+    FAILED = "failed", "Failed"
+
+
+class Recharge(models.Model):
+    """An automatic top-up the ledger writer started when a write left the available balance below
+    the wallet's threshold (wallets_recharge_start.sql): at most one in flight per wallet, within the
+    month's limit. Paid for by `payments`; credited only when the payment succeeds."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="recharges", db_index=False)
+    credits = models.PositiveIntegerField()
+    period = models.DateField(help_text="The month whose limit it counts in.")
+    status = models.CharField(max_length=16, choices=RechargeState.choices, default=RechargeState.PENDING)
+    payment_intent = models.CharField(max_length=255, blank=True)
+    failure = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="recharge_credits_positive"),
+            models.UniqueConstraint(
+                fields=["wallet"], condition=Q(status__in=["pending", "processing"]), name="one_recharge_in_flight"
+            ),
+        ]
+        indexes = [models.Index(fields=["wallet", "period"], name="recharge_wallet_period_idx")]
+
+    def __str__(self) -> str:
+        return f"recharge {self.pk}: {self.credits} credits ({self.status})"

@@ -90,3 +90,15 @@ def test_a_file_changed_without_a_migration_is_found(monkeypatch):
     reported = "\n".join(differences())
     for name in changed:
         assert name in reported
+
+
+def test_a_function_whose_result_changes_is_dropped_first():
+    """CREATE OR REPLACE can change a body, not a function's arguments or result: the migration
+    drops the old one first in that case only (a trigger's function keeps its trigger)."""
+    from common.sql_migrations import WriteSql
+
+    old = "CREATE OR REPLACE FUNCTION f(p integer, OUT a integer)\nLANGUAGE plpgsql AS $$ BEGIN a := p; END $$;"
+    new_body = old.replace("a := p", "a := p + 1")
+    new_result = old.replace("OUT a integer)", "OUT a integer, OUT b integer)")
+    assert WriteSql("functions", "f", new_body, previous=old)._change(old, new_body) == new_body
+    assert WriteSql("functions", "f", new_result, previous=old)._change(old, new_result).startswith("DROP FUNCTION f;")

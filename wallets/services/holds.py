@@ -24,7 +24,7 @@ from pricing.selectors import pricing_rule_get
 from ..exceptions import HoldNotActive, InsufficientCredits, WalletLocked, WalletNotFound
 from ..models import AllowanceUsage, Hold, HoldStatus
 from ..outcomes import GRANTS_DISAGREE, ReserveOutcome, SettleOutcome
-from .writes import events_queued
+from .writes import events_queued, recharge_queued
 
 logger = logging.getLogger("credits.ledger")
 
@@ -171,7 +171,7 @@ def purchase_capture(
     """Capture a hold in one call, durably: with `sells_access`, the access recorded first (until
     `access_expires_at`; None: forever), or the hold released if one is in force. A hold that was
     released (or expired) raises HoldNotActive."""
-    outcome, charged, balance, event_ids = fetch_row(CAPTURE, [
+    outcome, charged, balance, event_ids, recharge_id = fetch_row(CAPTURE, [
         hold.wallet_id, hold.pk, description, sells_access, access_expires_at, timezone.now(),
     ])
     if outcome == SettleOutcome.MISSING and balance is None:
@@ -187,6 +187,7 @@ def purchase_capture(
     else:
         hold.status = HoldStatus.RELEASED
     events_queued(event_ids)  # committed: queued at once
+    recharge_queued(recharge_id)
     return PurchaseCapture(SettleOutcome(outcome), charged, balance)
 
 

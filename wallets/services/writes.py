@@ -28,7 +28,9 @@ from outbox.signals import events_written
 from pricing.exceptions import InvalidAmount
 
 from ..exceptions import InsufficientCredits
+from ..models import Recharge
 from ..outcomes import GRANTS_DISAGREE
+from ..signals import recharge_started
 
 logger = logging.getLogger("credits.ledger")
 
@@ -57,6 +59,12 @@ def events_queued(event_ids) -> None:
         events_written.send(sender=OutboxEvent, event_ids=list(event_ids))
 
 
+def recharge_queued(recharge_id: int | None) -> None:
+    """Tell the payments side a write started an auto-recharge (it asks for the payment after the commit)."""
+    if recharge_id is not None:
+        recharge_started.send(sender=Recharge, recharge_id=recharge_id)
+
+
 @dataclass(frozen=True)
 class Written:
     entry_id: int
@@ -80,11 +88,12 @@ def ledger_write(
     actor_id: int | None = None,
 ) -> Written:
     """One ledger row of the locked wallet (see wallets_ledger_write.sql for the arguments)."""
-    entry_id, balance_after, available_after, event_ids = fetch_row(LEDGER_WRITE, [
+    entry_id, balance_after, available_after, event_ids, recharge_id = fetch_row(LEDGER_WRITE, [
         wallet_id, transaction_type, Jsonb(moves), sign, grant_column, reserved, action_type, quantity, reference,
         description, idempotency_key, actor_id, None, timezone.now(),
     ])
     events_queued(event_ids)
+    recharge_queued(recharge_id)
     logger.info("ledger write wallet=%s type=%s amount=%s balance_after=%s key=%s", wallet_id, transaction_type,
                 abs(sum(credits for _, credits, *_ in moves)), balance_after, idempotency_key)
     return Written(entry_id, balance_after, available_after)

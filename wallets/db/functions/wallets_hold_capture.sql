@@ -4,11 +4,13 @@
 -- purchase's access is recorded first (until `p_access_expires_at`; NULL: forever); if one is in
 -- force already (another request for the resource settled and paid), the hold is released and
 -- nothing is charged (`paid_already`). A hold settled before says how (`was_captured`, with what
--- it charged, `was_released`, `was_expired`). Outcomes: wallets_settle_outcome.
+-- it charged, `was_released`, `was_expired`). Outcomes: wallets_settle_outcome; `recharge_id`: an
+-- auto-recharge the charge started (wallets_ledger_write).
 CREATE OR REPLACE FUNCTION wallets_hold_capture(
     p_wallet integer, p_hold bigint, p_description text, p_access boolean, p_access_expires_at timestamptz,
     p_now timestamptz,
-    OUT outcome wallets_settle_outcome, OUT charged integer, OUT balance integer, OUT event_ids bigint[])
+    OUT outcome wallets_settle_outcome, OUT charged integer, OUT balance integer, OUT event_ids bigint[],
+    OUT recharge_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     h record;
@@ -45,6 +47,7 @@ BEGIN
             'Free allowance used for ' || h.action_type, 'hold:' || p_hold || ':free', NULL,
             CASE WHEN h.amount = 0 THEN p_hold END, p_now);
         event_ids := written.event_ids;
+        recharge_id := written.recharge_id;
     END IF;
     IF h.amount > 0 THEN
         written := wallets_ledger_write(
@@ -52,6 +55,7 @@ BEGIN
             h.reference, coalesce(nullif(p_description, ''), 'Credits spent for ' || h.action_type),
             'hold:' || p_hold || ':spend', NULL, p_hold, p_now);
         event_ids := event_ids || written.event_ids;
+        recharge_id := coalesce(written.recharge_id, recharge_id);
         balance := written.balance_after;
     END IF;
     charged := h.amount;

@@ -4,13 +4,16 @@
 -- `remaining`, per `p_grant_column`; NULL: the caller changed them already), the wallet's totals
 -- per bucket (wallets_source_bucket), `reserved` (by `p_reserved`), its row count, and the hold
 -- this row captures (`p_captured_hold`, or NULL). Then the low-balance alert on the new available
--- balance: its state saved, and its events written, only when it changes (a rare crossing).
+-- balance: its state saved, and its events written, only when it changes (a rare crossing); and
+-- auto-recharge, when the write leaves the available balance below its threshold
+-- (wallets_recharge_start: `recharge_id`, the recharge it started, if any).
 -- Every change is relative to the locked rows. The database refuses a negative total.
 CREATE OR REPLACE FUNCTION wallets_ledger_write(
     p_wallet integer, p_type text, p_moves jsonb, p_sign integer, p_grant_column text, p_reserved integer,
     p_action text, p_quantity integer, p_reference text, p_description text, p_key text, p_actor integer,
     p_captured_hold bigint, p_now timestamptz,
-    OUT entry_id bigint, OUT balance_after integer, OUT available_after integer, OUT event_ids bigint[])
+    OUT entry_id bigint, OUT balance_after integer, OUT available_after integer, OUT event_ids bigint[],
+    OUT recharge_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     written record;
@@ -36,7 +39,7 @@ BEGIN
             ledger_rows = w.ledger_rows + 1, updated_at = p_now
         FROM totals t WHERE w.user_id = p_wallet
         RETURNING w.monthly_balance + w.purchased_balance + w.bonus_balance AS total, w.reserved,
-                  w.low_balance_state, w.low_balance_threshold, t.delta
+                  w.low_balance_state, w.low_balance_threshold, w.recharge_enabled, w.recharge_threshold, t.delta
     ),
     entry AS (
         INSERT INTO transactions_ledgerentry
@@ -67,7 +70,8 @@ BEGIN
         WHERE wallet_id = p_wallet AND id = p_captured_hold
     )
     SELECT entry.id, wallet_row.total, wallet_row.total - wallet_row.reserved AS available,
-           wallet_row.low_balance_state AS state, wallet_row.low_balance_threshold AS threshold
+           wallet_row.low_balance_state AS state, wallet_row.low_balance_threshold AS threshold,
+           wallet_row.recharge_enabled, wallet_row.recharge_threshold
     INTO written FROM entry, wallet_row;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'wallet % does not exist', p_wallet USING ERRCODE = 'CR002';
@@ -85,5 +89,8 @@ BEGIN
             'available', available_after, 'current_balance', balance_after, 'threshold', written.threshold,
             'ledger_entry_id', entry_id), p_now);
     END LOOP;
+    IF written.recharge_enabled AND written.available < written.recharge_threshold THEN
+        recharge_id := wallets_recharge_start(p_wallet, written.available, p_now);
+    END IF;
 END
 $$;
