@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
         "task": "wallets.tasks.announce_expiring_grants",
         "schedule": 3600.0,
     },
+    # Auto-recharges left in flight (a worker killed, a webhook lost): asks Stripe what became of them.
+    "reconcile-recharges": {
+        "task": "payments.tasks.reconcile_recharges",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Webhook retries that are due, and events whose on-commit enqueue never ran (outbox sweep).
     "deliver-due-webhooks": {
         "task": "notifications.tasks.deliver_due",

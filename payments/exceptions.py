@@ -33,3 +33,9 @@ class EventNotReady(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "event_out_of_order"
     detail = "This event depends on one not processed yet; it will be retried."
+
+
+class CardRequired(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "payment_method_required"
+    detail = "Save a card first (POST auto-recharge/setup): auto-recharge pays with it."

@@ -61,3 +61,23 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class StripeCustomer(models.Model):
+    """A wallet's customer at Stripe and the card saved for payments made without the cardholder
+    present (auto-recharge). Shown to its owner as brand and last four digits only."""
+
+    wallet = models.OneToOneField("wallets.Wallet", on_delete=models.PROTECT, primary_key=True,
+                                  related_name="stripe_customer")
+    customer_id = models.CharField(max_length=255, unique=True)
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ({self.card_brand} {self.card_last4})".strip()
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.payment_method_id)

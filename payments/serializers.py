@@ -34,3 +34,38 @@ class CheckoutSerializer(serializers.Serializer):
     status = serializers.CharField()
     session_id = serializers.CharField(source="provider_reference")
     checkout_url = serializers.CharField()
+
+
+class CardSerializer(serializers.Serializer):
+    brand = serializers.CharField(source="card_brand")
+    last4 = serializers.CharField(source="card_last4")
+
+
+class AutoRechargeRequestSerializer(StrictSerializer):
+    enabled = serializers.BooleanField()
+    threshold = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    credits = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False, allow_null=True)
+    target_balance = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False, allow_null=True)
+    monthly_limit = serializers.IntegerField(min_value=0, max_value=10_000_000)
+
+    def validate(self, data):
+        if (data.get("credits") is None) == (data.get("target_balance") is None):
+            raise serializers.ValidationError("Give either credits (top up by) or target_balance (top up to).")
+        return data
+
+
+class AutoRechargeSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(source="wallet.recharge_enabled")
+    threshold = serializers.IntegerField(source="wallet.recharge_threshold")
+    credits = serializers.IntegerField(source="wallet.recharge_credits", allow_null=True)
+    target_balance = serializers.IntegerField(source="wallet.recharge_target", allow_null=True)
+    monthly_limit = serializers.IntegerField(source="wallet.recharge_monthly_limit")
+    status = serializers.CharField(source="wallet.recharge_status")
+    payment_method = CardSerializer(allow_null=True, help_text="The saved card ({brand, last4}), or null.")
+    recharged_this_month = serializers.IntegerField(help_text="Credits recharged this month (succeeded).")
+    last_failure = serializers.CharField(allow_null=True, help_text="Why the last recharge failed, if it did.")
+
+
+class SetupSerializer(serializers.Serializer):
+    checkout_url = serializers.URLField(source="url")
+    session_id = serializers.CharField(source="id")

@@ -15,7 +15,7 @@ from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
 
-from . import stripe_gateway
+from . import recharges, stripe_gateway
 from .exceptions import EventNotReady, EventRejected
 from .models import PaymentEvent, TopUp, TopUpStatus
 from .stripe_gateway import WebhookEvent
@@ -118,12 +118,22 @@ def top_up_refund(charge: dict) -> TopUp | None:
     return top_up
 
 
+def checkout_completed(session: dict):
+    """A top-up paid, or (`setup` mode) a card saved: the card itself arrives as payment_method.attached."""
+    if session.get("mode") == "setup":
+        return None
+    return top_up_complete(session)
+
+
 HANDLERS = {
-    "checkout.session.completed": top_up_complete,
+    "checkout.session.completed": checkout_completed,
     "checkout.session.async_payment_succeeded": top_up_complete,
     "checkout.session.expired": top_up_fail,
     "checkout.session.async_payment_failed": top_up_fail,
     "charge.refunded": top_up_refund,
+    "payment_method.attached": recharges.card_saved,
+    "payment_intent.succeeded": recharges.payment_intent_succeeded,
+    "payment_intent.payment_failed": recharges.payment_intent_failed,
 }
 
 

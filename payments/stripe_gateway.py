@@ -34,7 +34,10 @@ class WebhookEvent:
 def _client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise PaymentsNotConfigured()
-    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE})
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE},
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),  # a deadline per call
+    )
 
 
 def ensure_configured() -> None:
@@ -102,3 +105,90 @@ def verify_event(payload: bytes, signature: str) -> WebhookEvent:
     return WebhookEvent(
         id=event["id"], type=event.get("type", ""), object=event["data"].get("object") or {}, payload=event
     )
+
+
+# --- saved cards and payments without the cardholder (auto-recharge) ------------------------------
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A PaymentIntent as far as a recharge cares: its id and status, and why it failed."""
+
+    id: str
+    status: str  # succeeded, processing, requires_action, requires_payment_method, canceled, ...
+    failure: str = ""
+
+
+def create_customer(*, wallet_id: int, email: str = "") -> str:
+    params = {"metadata": {"user_id": str(wallet_id)}}
+    if email:
+        params["email"] = email
+    try:
+        customer = _client().v1.customers.create(params=params, options={"idempotency_key": f"customer-{wallet_id}"})
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return customer.id
+
+
+def create_setup_session(*, customer_id: str, wallet_id: int) -> CheckoutSession:
+    """Checkout in `setup` mode: the cardholder saves a card for later payments made without them."""
+    params = {
+        "mode": "setup",
+        "customer": customer_id,
+        "currency": "usd",
+        "metadata": {"user_id": str(wallet_id), "purpose": "auto_recharge"},
+        "success_url": settings.CHECKOUT_SUCCESS_URL,
+        "cancel_url": settings.CHECKOUT_CANCEL_URL,
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(params=params)
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return CheckoutSession(id=session.id, url=session.url or "")
+
+
+def _payment(intent) -> Payment:
+    error = getattr(intent, "last_payment_error", None)
+    return Payment(id=intent.id, status=intent.status or "",
+                   failure=(getattr(error, "decline_code", None) or getattr(error, "code", None) or "") if error else "")
+
+
+def create_recharge_payment(*, recharge_id: int, wallet_id: int, customer_id: str, payment_method_id: str,
+                            amount_cents: int, currency: str, credits: int) -> Payment:
+    """An off-session PaymentIntent, confirmed at once, its idempotency key the recharge's id: asked
+    twice (a worker retried, the reconciliation), Stripe answers the same PaymentIntent."""
+    params = {
+        "amount": amount_cents,
+        "currency": currency,
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "off_session": True,
+        "confirm": True,
+        "description": f"Auto-recharge of {credits} credits",
+        "metadata": {"recharge_id": str(recharge_id), "user_id": str(wallet_id)},
+    }
+    try:
+        intent = _client().v1.payment_intents.create(params=params, options={"idempotency_key": f"recharge-{recharge_id}"})
+    except stripe.CardError as error:  # a decline, or the bank wants the cardholder (authentication_required)
+        intent = getattr(error.error, "payment_intent", None) if error.error else None
+        reason = (error.error.decline_code or error.error.code or "card_declined") if error.error else "card_declined"
+        return Payment(id=getattr(intent, "id", "") or "", status="requires_payment_method", failure=reason)
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return _payment(intent)
+
+
+def retrieve_payment(payment_intent_id: str) -> Payment:
+    try:
+        return _payment(_client().v1.payment_intents.retrieve(payment_intent_id))
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+
+
+def find_recharge_payment(recharge_id: int) -> Payment | None:
+    """The PaymentIntent made for a recharge, if any (a worker that died before noting its id)."""
+    try:
+        found = _client().v1.payment_intents.search(params={"query": f"metadata['recharge_id']:'{int(recharge_id)}'"})
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return _payment(found.data[0]) if found.data else None

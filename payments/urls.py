@@ -8,5 +8,7 @@ from . import views
 urlpatterns = [
     route("api/credits/top-up/checkout", views.CheckoutView.as_view(), "top-up-checkout"),
     route("api/credits/top-up/history", views.TopUpHistoryView.as_view(), "top-up-history"),
+    route("api/credits/auto-recharge", views.AutoRechargeView.as_view(), "auto-recharge"),
+    route("api/credits/auto-recharge/setup", views.AutoRechargeSetupView.as_view(), "auto-recharge-setup"),
     route("payments/stripe/webhook", views.StripeWebhookView.as_view(), "stripe-webhook"),
 ]

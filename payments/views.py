@@ -1,4 +1,4 @@
-"""Money in: start a checkout, receive the provider's webhook, list the user's top-ups."""
+"""Money in: start a checkout, receive the provider's webhook, list the user's top-ups, auto-recharge."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -8,8 +8,18 @@ from rest_framework.views import APIView
 
 from common.pagination import StrictQueryParams
 
-from . import selectors, services, stripe_gateway
-from .serializers import CheckoutRequestSerializer, CheckoutSerializer, TopUpSerializer
+from wallets.services import AutoRechargeSettings, wallet_set_auto_recharge
+
+from . import recharges, selectors, services, stripe_gateway
+from .exceptions import CardRequired
+from .serializers import (
+    AutoRechargeRequestSerializer,
+    AutoRechargeSerializer,
+    CheckoutRequestSerializer,
+    CheckoutSerializer,
+    SetupSerializer,
+    TopUpSerializer,
+)
 
 
 class CheckoutView(APIView):
@@ -61,3 +71,47 @@ class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
     @extend_schema(tags=["top-up"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class AutoRechargeView(APIView):
+    """Buy credits automatically when the balance falls below a threshold, with the saved card."""
+
+    @extend_schema(responses={200: AutoRechargeSerializer}, tags=["auto-recharge"])
+    def get(self, request):
+        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=request.user.pk)).data)
+
+    @extend_schema(
+        request=AutoRechargeRequestSerializer,
+        responses={
+            200: AutoRechargeSerializer,
+            400: OpenApiResponse(description="`validation_error` or `invalid_amount`"),
+            409: OpenApiResponse(description="`payment_method_required`: turning it on needs a saved card"),
+        },
+        tags=["auto-recharge"],
+    )
+    def put(self, request):
+        body = AutoRechargeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["enabled"] and selectors.auto_recharge_summary(wallet_id=request.user.pk)["payment_method"] is None:
+            raise CardRequired()
+        wallet_set_auto_recharge(user_id=request.user.pk, settings=AutoRechargeSettings(
+            enabled=data["enabled"], threshold=data["threshold"], credits=data.get("credits"),
+            target_balance=data.get("target_balance"), monthly_limit=data["monthly_limit"],
+        ))
+        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=request.user.pk)).data)
+
+
+class AutoRechargeSetupView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            201: SetupSerializer,
+            502: OpenApiResponse(description="`payment_provider_error`"),
+            503: OpenApiResponse(description="`payments_not_configured`"),
+        },
+        tags=["auto-recharge"],
+    )
+    def post(self, request):
+        session = recharges.card_setup_start(user=request.user)
+        return Response(SetupSerializer(session).data, status=status.HTTP_201_CREATED)

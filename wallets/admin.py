@@ -14,7 +14,7 @@ from common.exceptions import DomainError
 
 from . import services
 from .admin_forms import AdjustCreditsForm, GrantCreditsForm
-from .models import Access, AllowanceUsage, Grant, Hold, Wallet, WalletStatus
+from .models import Access, AllowanceUsage, Grant, Hold, Recharge, Wallet, WalletStatus
 
 
 @admin.register(Wallet)
@@ -200,4 +200,13 @@ class AccessAdmin(ReadOnlyAdmin):
     list_display = ["wallet_id", "action_type", "reference", "expires_at", "created_at"]
     list_filter = ["action_type"]
     search_fields = ["=reference", "=wallet__user__username"]
+    show_full_result_count = False
+
+
+@admin.register(Recharge)
+class RechargeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "wallet", "credits", "status", "period", "payment_intent", "failure", "created_at"]
+    list_filter = ["status", "period"]
+    list_select_related = ["wallet__user"]
+    search_fields = ["=wallet__user__username", "=payment_intent"]
     show_full_result_count = False

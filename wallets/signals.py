@@ -1,9 +1,8 @@
-"""Every new user gets a wallet, in the same transaction as the user; and what wallets tells the apps
-above it."""
+"""Every new user gets a wallet, in the same transaction as the user."""
 
 from django.conf import settings
 from django.db.models.signals import post_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="wallets.create_wallet_for_new_user")
@@ -13,8 +12,3 @@ def create_wallet_for_new_user(sender, instance, created, raw=False, **kwargs):
 
         wallet_create(user=instance)
 
-
-# Sent when a ledger write started an auto-recharge (kwargs: recharge_id), inside the writer's
-# transaction or just after its own. The app that takes payments (`payments`) listens and asks for
-# the payment once the row is committed; wallets never imports it.
-recharge_started = Signal()

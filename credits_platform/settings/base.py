@@ -273,6 +273,10 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # A webhook signed longer ago (or further ahead) than this is a replay and is refused.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
+# Every call to Stripe's API gives up after this long (the SDK's own default is 80 s).
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
+# A recharge still in flight this long after its last change is reconciled by asking Stripe.
+AUTO_RECHARGE_RECONCILE_AFTER_SECONDS = int(os.environ.get("AUTO_RECHARGE_RECONCILE_AFTER_SECONDS", "300"))
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 CHECKOUT_SUCCESS_URL = os.environ.get("CHECKOUT_SUCCESS_URL", "http://127.0.0.1:8000/top-up/success")
 CHECKOUT_CANCEL_URL = os.environ.get("CHECKOUT_CANCEL_URL", "http://127.0.0.1:8000/top-up/cancel")

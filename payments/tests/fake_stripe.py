@@ -1,28 +1,97 @@
-"""A local HTTP server that answers like Stripe's Checkout Sessions API, and webhook signing."""
+"""A local HTTP server that answers like Stripe's API (Checkout Sessions, customers, PaymentIntents),
+its objects copied from Stripe's own examples, and webhook signing. `stripe_examples.json` holds the
+objects used here as they are in stripe-mock's `fixtures3.json` (MIT: LICENSE-stripe-mock)."""
 
+import copy
 import hashlib
 import hmac
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 WEBHOOK_SECRET = "whsec_test_secret"
+_RESOURCES = json.loads((Path(__file__).with_name("stripe_examples.json")).read_text())["resources"]
+
+
+def stripe_object(kind: str, **fields) -> dict:
+    """Stripe's example object of `kind`, with `fields` changed."""
+    return {**copy.deepcopy(_RESOURCES.get(kind, {"object": kind})), **fields}
 
 
 class StripeHandler(BaseHTTPRequestHandler):
     calls: list = []
     fail = False
+    intent_outcome = "succeeded"  # or "declined", "requires_action", "processing"
+    intents: dict = {}  # idempotency key -> PaymentIntent: a repeated key answers the same one
 
     def log_message(self, *args):
         pass
+
+    def _answer(self, payload: dict, status: int = 200) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        handler = type(self)
+        path = urlparse(self.path).path
+        handler.calls.append((path, {}, dict(self.headers)))
+        if path.startswith("/v1/payment_intents/search"):
+            query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+            found = [i for i in handler.intents.values() if f"'{i['metadata'].get('recharge_id')}'" in query]
+            return self._answer({"object": "search_result", "data": found, "has_more": False, "url": path})
+        if path.startswith("/v1/payment_intents/"):
+            intent_id = path.rsplit("/", 1)[1]
+            found = [i for i in handler.intents.values() if i["id"] == intent_id]
+            return self._answer(found[0]) if found else self._answer({"error": {"type": "invalid_request_error"}}, 404)
+        return self._answer({"error": {"type": "api_error", "message": "boom"}}, 500)
+
+    def _payment_intent(self, form: dict) -> tuple[dict, int]:
+        handler = type(self)
+        key = self.headers.get("Idempotency-Key", "")
+        if key in handler.intents:
+            return handler.intents[key], 200
+        intent = stripe_object(
+            "payment_intent", id=f"pi_test_{len(handler.intents) + 1}", amount=int(form["amount"]),
+            amount_received=0, currency=form["currency"], customer=form["customer"],
+            payment_method=form["payment_method"], status="succeeded", last_payment_error=None,
+            metadata={k[len("metadata["):-1]: v for k, v in form.items() if k.startswith("metadata[")},
+        )
+        if handler.intent_outcome == "succeeded":
+            intent["amount_received"] = intent["amount"]
+        elif handler.intent_outcome == "processing":
+            intent["status"] = "processing"
+        elif handler.intent_outcome == "requires_action":
+            intent["status"] = "requires_action"
+        handler.intents[key] = intent
+        if handler.intent_outcome == "declined":
+            intent.update(status="requires_payment_method",
+                          last_payment_error={"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"})
+            return {"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+                              "message": "Your card has insufficient funds.", "payment_intent": intent}}, 402
+        return intent, 200
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         form = {key: values[0] for key, values in parse_qs(body).items()}
         type(self).calls.append((self.path, form, dict(self.headers)))
-        if type(self).fail or self.path != "/v1/checkout/sessions":
+        if type(self).fail:
+            return self._answer({"error": {"type": "api_error", "message": "boom"}}, 500)
+        if self.path == "/v1/customers":
+            return self._answer(stripe_object("customer", id=f"cus_test_{form.get('metadata[user_id]', 'x')}"))
+        if self.path == "/v1/payment_intents":
+            return self._answer(*self._payment_intent(form))
+        if self.path == "/v1/checkout/sessions" and form.get("mode") == "setup":
+            return self._answer(stripe_object("checkout.session", id="cs_test_setup", mode="setup",
+                                              url="https://checkout.stripe.test/setup/cs_test_setup",
+                                              customer=form.get("customer")))
+        if self.path != "/v1/checkout/sessions":
             payload, status = {"error": {"type": "api_error", "message": "boom"}}, 500
         else:
             session_id = f"cs_test_{len(type(self).calls)}"
@@ -46,10 +115,11 @@ class StripeHandler(BaseHTTPRequestHandler):
 class FakeStripe:
     def __enter__(self):
         StripeHandler.calls, StripeHandler.fail = [], False
+        StripeHandler.intent_outcome, StripeHandler.intents = "succeeded", {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), StripeHandler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.calls = StripeHandler.calls
+        self.calls, self.intents = StripeHandler.calls, StripeHandler.intents
         return self
 
     def __exit__(self, *exc):

@@ -44,7 +44,9 @@ def purchased(user) -> int:
     return Wallet.objects.get(pk=user.pk).purchased_balance
 
 
-@pytest.mark.parametrize("age, accepted", [(0, True), (299, True), (301, False), (600, False), (-301, False)])
+# Ten seconds either side of the 300 s tolerance: a signature made in the future ages while the request
+# is handled, so a boundary a second away would depend on how busy the machine is.
+@pytest.mark.parametrize("age, accepted", [(0, True), (290, True), (310, False), (600, False), (-310, False)])
 def test_signatures_outside_the_tolerance_are_refused(anon, user, pending, webhook_secret, age, accepted):
     payload = json.dumps(session_event("evt_age", "checkout.session.completed", "cs_test_hard", pending.pk)).encode()
     response = post(anon, payload, signed_at(payload, int(time.time()) - age))

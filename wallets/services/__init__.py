@@ -6,6 +6,7 @@
     holds      reserve, capture, release (the gate's calls and the general ones)
     grants     staff grants to many wallets, the periodic tidying, expiry announcements
     cycle      the monthly reset job
+    recharges  auto-recharge's settings and a recharge's end (credited once, or failed)
 
 The rules themselves (spending order, buckets, alerts, the reset, event shapes) are SQL, one file
 each, in wallets/db/functions/; these modules call them.
@@ -38,9 +39,20 @@ from .lifecycle import (
     wallet_set_low_balance_threshold,
     wallet_set_status,
 )
+from .recharges import (
+    AutoRechargeSettings,
+    recharge_begin,
+    recharge_fail,
+    recharge_note_payment,
+    recharge_succeed,
+    recharges_to_reconcile,
+    wallet_set_auto_recharge,
+)
 from .writes import MAX_CREDITS_PER_OPERATION
 
 __all__ = [
+    "AutoRechargeSettings", "recharge_begin", "recharge_fail", "recharge_note_payment", "recharge_succeed",
+    "recharges_to_reconcile", "wallet_set_auto_recharge",
     "BATCH_SIZE", "MAX_CREDITS_PER_OPERATION", "Capture", "PurchaseCapture", "Reservation", "ResetReport",
     "StaffGrant", "credits_adjust", "credits_capture", "credits_expire", "credits_grant", "credits_release",
     "credits_reserve", "credits_take_back", "credits_top_up", "grants_announce_expiring", "grants_expire_due",

@@ -30,7 +30,7 @@ from pricing.exceptions import InvalidAmount
 from ..exceptions import InsufficientCredits
 from ..models import Recharge
 from ..outcomes import GRANTS_DISAGREE
-from ..signals import recharge_started
+from ..recharge_signal import recharge_started
 
 logger = logging.getLogger("credits.ledger")
 

@@ -13,7 +13,7 @@ from django.db import connection
 from testing.factories import PricingRuleFactory, UserFactory
 from wallets import services
 from wallets.models import Recharge, RechargeState, Wallet
-from wallets.signals import recharge_started
+from wallets.recharge_signal import recharge_started
 from wallets.verification import ledger_problems
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,16 @@ def completed(recharge: Recharge) -> None:
     """What the payment side does when the payment succeeds (credited once, the row ended)."""
     services.credits_top_up(user_id=recharge.wallet_id, amount=recharge.credits, idempotency_key=f"recharge:{recharge.pk}")
     Recharge.objects.filter(pk=recharge.pk).update(status=RechargeState.SUCCEEDED)
+
+
+@pytest.fixture(autouse=True)
+def no_payments():
+    """The decision alone: the payments side's listener (which would ask Stripe) is left out."""
+    from payments.tasks import recharge_queue
+
+    assert recharge_started.disconnect(dispatch_uid="payments.recharge_queue")
+    yield
+    recharge_started.connect(recharge_queue, dispatch_uid="payments.recharge_queue")
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_sign_in_shows_the_balance_the_api_reports(page, live_server, demo):
     expect(page.get_by_test_id("current-balance")).to_contain_text(str(api_balance(demo)))
     assert shown_balance(page) == api_balance(demo) == 50 + 137
     expect(page.get_by_label("Tell me when my balance falls below")).to_have_value("20")  # the alerts endpoint
-    expect(page.get_by_test_id("auto-recharge-unavailable")).to_be_visible()
+    expect(page.get_by_role("heading", name="Auto-recharge")).to_be_visible()  # the auto-recharge endpoint
 
 
 def test_an_unlock_through_the_api_updates_the_balance_and_the_chart(page, live_server, demo):
