@@ -57,6 +57,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.request_logging.RequestLogMiddleware",
+    # Just inside the request log (which then logs the final status): rewrites Django's own HTML
+    # error pages (DEBUG's 404 page, empty 405s) as JSON.
+    "common.json_errors.JsonErrorsMiddleware",
     # As high as possible and before CommonMiddleware (django-cors-headers' instructions), so
     # preflights are answered before anything else, authentication included. Below the request
     # log, so preflights are logged and carry X-Request-ID too.
