@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "common",
     "pricing",
     "outbox",
     "wallets",
@@ -228,6 +229,11 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: tasks go to a broker and run in a worker; beat schedules the periodic ones (ops/schedule.py).
 # `make run` uses kombu's filesystem transport under CREDITS_DATA_DIR unless CELERY_BROKER_URL is set.
+# Idempotency-Key (common/idempotency.py): how long a key is remembered, and how long a first request
+# may run before a retry with its key counts it as dead and runs again.
+IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+IDEMPOTENCY_IN_FLIGHT_SECONDS = int(os.environ.get("IDEMPOTENCY_IN_FLIGHT_SECONDS", "300"))
+
 CREDITS_DATA_DIR = Path(os.environ.get("CREDITS_DATA_DIR", BASE_DIR / ".data"))
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 if CELERY_BROKER_URL.startswith("filesystem://"):
