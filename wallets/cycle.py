@@ -43,8 +43,8 @@ class _Batches:
     """The id ranges still to do, handed out one at a time to whichever worker asks, with the
     running totals (shared by the workers, hence the lock)."""
 
-    def __init__(self, period: date, first: int, last: int, batch_size: int):
-        self.period, self._lock = period, threading.Lock()
+    def __init__(self, period: date, first: int, last: int, batch_size: int, on_batch=None):
+        self.period, self._lock, self.on_batch = period, threading.Lock(), on_batch
         self._ranges = iter(range(first, last + 1, batch_size))
         self.batch_size, self.done, self.count = batch_size, 0, 0
 
@@ -58,6 +58,8 @@ class _Batches:
             with self._lock:
                 self.done += reset
                 self.count += 1
+                if self.on_batch:
+                    self.on_batch(reset)
                 if self.count % 20 == 0:
                     logger.info("reset %s: %d wallets after %d batches", self.period, self.done, self.count)
 
@@ -68,9 +70,9 @@ class _Batches:
             connection.close()  # this thread's own connection
 
 
-def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None) -> ResetReport:
+def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None, on_batch=None) -> ResetReport:
     """Reset every due wallet for `period`, one committed batch of ids at a time, `workers` batches
-    at once (default `CREDITS_RESET_WORKERS`).
+    at once (default `CREDITS_RESET_WORKERS`). `on_batch(wallets_reset)` is told after each batch.
 
     Resumable: a crash loses at most the batches in flight, and a rerun skips wallets already
     advanced. Wallets locked by a request during the first pass are skipped there (that request
@@ -82,14 +84,17 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | N
     first, last = bounds.values_list("pk", flat=True).first(), bounds.values_list("pk", flat=True).last()
     done = batches = 0
     if first is not None:
-        plan = _Batches(period, first, last, batch_size)
+        plan = _Batches(period, first, last, batch_size, on_batch)
         if workers == 1 or connection.in_atomic_block:
             plan.work()
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reset") as pool:
                 for future in [pool.submit(plan.work_on_own_connection) for _ in range(workers)]:
                     future.result()  # re-raises a worker's error
-        done += wallets_roll_over(period=period, low=first, high=last + 1, skip_locked=False)  # the ones skipped
+        skipped = wallets_roll_over(period=period, low=first, high=last + 1, skip_locked=False)  # the ones skipped
+        done += skipped
+        if on_batch:
+            on_batch(skipped)
         done, batches = done + plan.done, plan.count + 1
     report = ResetReport(f"{period:%Y-%m}", done, batches, time.perf_counter() - started)
     logger.info("reset %s done: %d wallets in %.1fs", report.period, done, report.seconds)

@@ -298,7 +298,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The embedded database's bookkeeping ("exiting ... remaining pids") at every command's exit.
+        "pgserver": {"level": "WARNING"},
+    },
 }
 
 # Notifications (notifications/): low-balance default, outgoing webhooks, email.
