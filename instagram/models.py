@@ -28,4 +28,4 @@ class Access(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.wallet_id} {self.action_type} {self.username}"
+        return f"{self.wallet.user.username}: {self.action_type} of @{self.username}"

@@ -36,6 +36,12 @@ CATEGORY = Case(
 )
 CREDIT_COLUMNS = ("outstanding_start", "opening", "granted", "rolled_over", "spent", "expired", "refunded", "removed",
                   "outstanding_end")
+# The columns as staff read them (the admin's finance table).
+COLUMN_LABELS = {
+    "outstanding_start": "Outstanding at start", "opening": "Opening", "granted": "Granted",
+    "rolled_over": "Rolled over", "spent": "Spent", "expired": "Expired", "refunded": "Refunded",
+    "removed": "Removed", "outstanding_end": "Outstanding at end",
+}
 SIGN = {"opening": 1, "granted": 1, "rolled_over": 1, "spent": -1, "expired": -1, "refunded": -1, "removed": -1}
 
 
