@@ -40,7 +40,7 @@ function insights(i) {
 function posts(page) {
   const rows = page.results || [];
   return html`<div data-testid="bought-posts">
-    <p class="muted">${count(page.count, "post")}; the latest ${rows.length}:</p>
+    <p class="muted">${count(page.count, "post")}${rows.length > 5 ? "; the latest 5:" : ":"}</p>
     <ul>${rows.slice(0, 5).map((p) => html`<li>
       <span class="muted">${day(p.timestamp)} · ${number(p.like_count)} ♥ · ${count(p.comments_count, "comment")}</span><br>
       ${(p.caption || "").slice(0, 140) || html`<span class="muted">(no caption)</span>`}</li>`)}</ul>

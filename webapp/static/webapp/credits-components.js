@@ -233,7 +233,7 @@ var ma=Object.defineProperty;var ba=(s,t,e)=>t in s?ma(s,t,{enumerable:!0,config
     <p>${s.summary}</p>
     ${t("Strengths",s.strengths)}${t("Weaknesses",s.weaknesses)}${t("Recommendations",s.content_recommendations)}
   </div>`}function Xa(s){const t=s.results||[];return k`<div data-testid="bought-posts">
-    <p class="muted">${G(s.count,"post")}; the latest ${t.length}:</p>
+    <p class="muted">${G(s.count,"post")}${t.length>5?"; the latest 5:":":"}</p>
     <ul>${t.slice(0,5).map(e=>k`<li>
       <span class="muted">${es(e.timestamp)} · ${E(e.like_count)} ♥ · ${G(e.comments_count,"comment")}</span><br>
       ${(e.caption||"").slice(0,140)||k`<span class="muted">(no caption)</span>`}</li>`)}</ul>
