@@ -55,8 +55,9 @@ class ErrorsAutoSchema(AutoSchema):
         elif self._is_list_view() and getattr(view, "pagination_class", None):
             errors["404"] = "A page past the last (`not_found`, \"Invalid page.\")."
         errors["406"] = "The Accept header asks for a format this operation does not answer (`not_acceptable`)."
-        if with_body and view.get_parsers():
+        if with_body:  # refused by Content-Length before any view, raw-body views included
             errors["413"] = "The request body is over REQUEST_MAX_BODY_BYTES (`request_too_large`)."
+        if with_body and view.get_parsers():
             errors["415"] = "A body that is not JSON (`unsupported_media_type`)."
         if view.get_throttles():
             errors["429"] = "Throttled (`throttled`, with Retry-After)."
