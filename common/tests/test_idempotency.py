@@ -110,6 +110,15 @@ def test_an_error_is_not_remembered_so_the_key_can_be_sent_again(api, user, sett
     assert TopUp.objects.filter(status="pending").count() == 1
 
 
+def test_a_browser_on_an_allowed_origin_can_read_that_it_was_a_replay(staff_api, ada, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["http://localhost:5173"]
+    staff_api.post(GRANTS, grant_body(), format="json", HTTP_IDEMPOTENCY_KEY="cors-1")
+    again = staff_api.post(GRANTS, grant_body(), format="json", HTTP_IDEMPOTENCY_KEY="cors-1",
+                           HTTP_ORIGIN="http://localhost:5173")
+    exposed = {h.strip().lower() for h in again["Access-Control-Expose-Headers"].split(",")}
+    assert again["Idempotent-Replayed"] == "true" and "idempotent-replayed" in exposed
+
+
 def test_keys_belong_to_their_user(make_user, stripe_server):
     one, two = client_for(make_user()), client_for(make_user())
     first = one.post(CHECKOUT, {"credits": 600}, format="json", HTTP_IDEMPOTENCY_KEY="same")

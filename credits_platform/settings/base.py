@@ -184,6 +184,7 @@ CORS_EXPOSE_HEADERS = [
     "X-Credits-Available",
     "X-Credits-Needed",
     "X-Request-ID",
+    "Idempotent-Replayed",  # a POST's answer replayed for a retry with the same Idempotency-Key
 ]
 
 API_DESCRIPTION = """Credit wallets, pricing, ledger and credit-gated Instagram analytics.
