@@ -3,12 +3,13 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer as DocumentedRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenViewBase
 
@@ -40,6 +41,9 @@ class RegisteredUserSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
+TOKEN_NOT_VALID = OpenApiResponse(description="An expired, revoked or malformed refresh token (`token_not_valid`).")
+
+
 class AuthThrottled:
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
@@ -59,7 +63,11 @@ class RegisterView(AuthThrottled, APIView):
 
 
 class TokenView(AuthThrottled, TokenObtainPairView):
-    pass
+    @extend_schema(responses={200: TokenObtainPairSerializer,
+                              401: OpenApiResponse(description="Wrong username or password (`no_active_account`).")},
+                   tags=["auth"])
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class TokenRefresh(AuthThrottled, TokenRefreshView):
@@ -68,7 +76,7 @@ class TokenRefresh(AuthThrottled, TokenRefreshView):
     # Documented with simplejwt's own serializer, which drf-spectacular knows how to describe.
     @extend_schema(
         request=DocumentedRefreshSerializer,
-        responses={200: DocumentedRefreshSerializer},
+        responses={200: DocumentedRefreshSerializer, 401: TOKEN_NOT_VALID},
         tags=["auth"],
         description="A new access token and a new refresh token. The refresh token sent is revoked: "
         "keep the new one. An expired, revoked or malformed token is 401 `token_not_valid`.",
@@ -84,7 +92,7 @@ class LogoutView(AuthThrottled, TokenViewBase):
 
     @extend_schema(
         request=LogoutSerializer,
-        responses={200: LoggedOutSerializer},
+        responses={200: LoggedOutSerializer, 401: TOKEN_NOT_VALID},
         tags=["auth"],
         description="Revokes the refresh token; needs no access token. Access tokens already issued stay "
         "valid until they expire (30 minutes by default): forget them. A malformed, expired or already "

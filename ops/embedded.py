@@ -6,6 +6,7 @@ Django DATABASES entry for its `credits` database, created on first use. The ser
 Unix socket in its data folder only, so it never clashes with a PostgreSQL on port 5432.
 """
 
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,7 +20,12 @@ _servers: dict[Path, object] = {}  # keep the handle for the life of the process
 
 def embedded_url(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a postgres:// URL for its database."""
-    import pgserver
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for the runtime folder when imported; without XDG_RUNTIME_DIR
+        # (ssh, containers, cron) platformdirs warns and falls back to /tmp/runtime-$UID, which every
+        # process of the stack then shares alike: the lock folder pgserver needs, nothing to warn about.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
     import psycopg
 
     pgdata = (Path(data_dir) / "postgres").resolve()

@@ -44,7 +44,7 @@ def _environment(data_dir: Path) -> dict:
     else:
         _say("database: DATABASE_URL")
     if "CELERY_BROKER_URL" not in env:
-        env["CELERY_BROKER_URL"] = "filesystem://"
+        env["CELERY_BROKER_URL"] = "filesystem://localhost/"  # a host named: kombu warns without one
         for folder in ("queue", "processed", "control"):
             (data_dir / "broker" / folder).mkdir(parents=True, exist_ok=True)
         _say(f"broker: filesystem queue in {data_dir / 'broker'}")

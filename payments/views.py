@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import idempotency
 from common.pagination import StrictQueryParams
 
 from wallets.services import AutoRechargeSettings, wallet_set_auto_recharge
@@ -25,14 +26,17 @@ from .serializers import (
 class CheckoutView(APIView):
     @extend_schema(
         request=CheckoutRequestSerializer,
+        parameters=[idempotency.SCHEMA_PARAMETER],
         responses={
             201: CheckoutSerializer,
-            400: OpenApiResponse(description="`invalid_amount`"),
+            400: OpenApiResponse(description="`invalid`, `invalid_amount`, `invalid_idempotency_key`"),
+            **idempotency.SCHEMA_RESPONSES,
             502: OpenApiResponse(description="`payment_provider_error`"),
             503: OpenApiResponse(description="`payments_not_configured`"),
         },
         tags=["top-up"],
     )
+    @idempotency.honours_idempotency_key
     def post(self, request):
         body = CheckoutRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from common.serializers import StrictSerializer
 
 from .models import BulkTier, PricingRule
+from .money import money_display
 
 
 class BulkTierSerializer(serializers.ModelSerializer):
@@ -49,7 +50,16 @@ class TopUpEstimateRequestSerializer(StrictSerializer):
 
 class TopUpEstimateSerializer(serializers.Serializer):
     credits = serializers.IntegerField()
-    unit_price = serializers.IntegerField(help_text="Cents per credit.")
-    total = serializers.IntegerField(help_text="Cents.")
-    currency = serializers.CharField()
+    unit_price = serializers.IntegerField(help_text="Price of one credit in the currency's minor unit (cents for usd).")
+    total = serializers.IntegerField(help_text="What the top-up costs, in the currency's minor unit (cents for usd): "
+                                               "5400 is 54.00 USD.")
+    currency = serializers.CharField(help_text="ISO 4217 code, lower case.")
     tier = serializers.IntegerField(help_text="min_credits of the tier that applied.")
+    total_display = serializers.SerializerMethodField(help_text="`total` for people, in major units: \"54.00 USD\".")
+    unit_price_display = serializers.SerializerMethodField(help_text="`unit_price` for people: \"0.09 USD\".")
+
+    def get_total_display(self, estimate) -> str:
+        return money_display(estimate.total, estimate.currency)
+
+    def get_unit_price_display(self, estimate) -> str:
+        return money_display(estimate.unit_price, estimate.currency)

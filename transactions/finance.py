@@ -36,6 +36,12 @@ CATEGORY = Case(
 )
 CREDIT_COLUMNS = ("outstanding_start", "opening", "granted", "rolled_over", "spent", "expired", "refunded", "removed",
                   "outstanding_end")
+# The columns as staff read them (the admin's finance table).
+COLUMN_LABELS = {
+    "outstanding_start": "Outstanding at start", "opening": "Opening", "granted": "Granted",
+    "rolled_over": "Rolled over", "spent": "Spent", "expired": "Expired", "refunded": "Refunded",
+    "removed": "Removed", "outstanding_end": "Outstanding at end",
+}
 SIGN = {"opening": 1, "granted": 1, "rolled_over": 1, "spent": -1, "expired": -1, "refunded": -1, "removed": -1}
 
 
@@ -77,9 +83,15 @@ class FinanceMonth:
         }
 
 
-def finance_month_report(*, period: date) -> FinanceMonth:
-    """The month starting `period` (first day), over every wallet."""
+# The report's passes over the allocations (`finance_report` shows them as its progress).
+REPORT_STEPS = 7
+
+
+def finance_month_report(*, period: date, on_step=None) -> FinanceMonth:
+    """The month starting `period` (first day), over every wallet. `on_step()` is told after each of
+    the REPORT_STEPS passes over the allocations."""
     start, end = period_start(period), period_start(next_period(period))
+    step = on_step or (lambda: None)
     rows = LedgerAllocation.objects.order_by()
     by_source: dict[str, SourceMonth] = {}
 
@@ -89,23 +101,29 @@ def finance_month_report(*, period: date) -> FinanceMonth:
     for moment, column in ((start, "outstanding_start"), (end, "outstanding_end")):
         for row in rows.filter(created_at__lt=moment).values("source").annotate(total=Sum("amount")):
             source_month(row["source"]).credits[column] = row["total"]
+        step()
     month = rows.filter(created_at__gte=start, created_at__lt=end).annotate(category=CATEGORY)
     for row in month.values("source", "category").annotate(total=Sum("amount")):
         signed = row["category"] in ("rolled_over",)  # a move between sources: + into one, - out of another
         source_month(row["source"]).credits[row["category"]] += row["total"] if signed else abs(row["total"])
+    step()
 
     spent = month.filter(transaction_type=TransactionType.SPEND)
     paid = spent.aggregate(
         paid=Coalesce(Sum("amount", filter=Q(cost_basis__gt=0)), 0), free=Coalesce(Sum("amount", filter=Q(cost_basis=0)), 0)
     )
+    step()
     money = defaultdict(lambda: {"revenue_recognized": 0, "deferred": 0, "breakage": 0})
     value = F("amount") * F("cost_basis")
     for row in spent.filter(cost_basis__gt=0).values("currency").annotate(total=Sum(value)):
         money[row["currency"]]["revenue_recognized"] = _cents(-row["total"])
+    step()
     for row in month.filter(transaction_type=TransactionType.EXPIRY, cost_basis__gt=0).values("currency").annotate(total=Sum(value)):
         money[row["currency"]]["breakage"] = _cents(-row["total"])
+    step()
     for row in rows.filter(created_at__lt=end, cost_basis__gt=0).values("currency").annotate(total=Sum(value)):
         money[row["currency"]]["deferred"] = _cents(row["total"])
+    step()
     return FinanceMonth(
         period=f"{period:%Y-%m}",
         sources=[by_source[source] for source in sorted(by_source)],

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from common.exceptions import DomainError
 from common.periods import parse_period, period_of
 
-from .finance import CREDIT_COLUMNS, finance_month_report
+from .finance import COLUMN_LABELS, CREDIT_COLUMNS, finance_month_report
 
 MONTHS_CHARTED = 12
 
@@ -73,7 +73,7 @@ def finance_page(request):
         **admin.site.each_context(request),
         "title": "Finance: the last 12 months",
         "current": months[-1].as_dict(),
-        "columns": CREDIT_COLUMNS,
+        "columns": [(column, COLUMN_LABELS[column]) for column in CREDIT_COLUMNS],
         "charts": charts,
     }
     return render(request, "admin/credits_finance.html", context)

@@ -74,7 +74,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.transaction_type} {self.delta:+d} (wallet {self.wallet_id})"
+        return f"{self.transaction_type} {self.delta:+d} ({self.wallet.user.username})"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:

@@ -26,12 +26,12 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email"]
     show_full_result_count = False
     fields = [
-        "user", "package", "status", "monthly_balance", "purchased_balance", "bonus_balance", "reserved",
-        "billing_cycle_start", "created_at", "updated_at",
+        "user", "package", "status", "total_balance", "monthly_balance", "purchased_balance", "bonus_balance",
+        "reserved", "billing_cycle_start", "created_at", "updated_at",
     ]
     readonly_fields = [
-        "user", "status", "monthly_balance", "purchased_balance", "bonus_balance", "reserved", "billing_cycle_start",
-        "created_at", "updated_at",
+        "user", "status", "total_balance", "monthly_balance", "purchased_balance", "bonus_balance", "reserved",
+        "billing_cycle_start", "created_at", "updated_at",
     ]
     actions = ["lock_wallets", "unlock_wallets", "adjust_credits", "grant_credits"]
     change_form_template = "admin/wallets/wallet/change_form.html"
@@ -44,6 +44,11 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="balance")
     def current_balance(self, wallet):
+        return wallet.current_balance
+
+    @admin.display(description="total balance")
+    def total_balance(self, wallet):
+        """What the customer sees as their balance: the three buckets together (reserved included)."""
         return wallet.current_balance
 
     def _set_status(self, request, queryset, status):
@@ -102,7 +107,7 @@ class WalletAdmin(admin.ModelAdmin):
                 )
                 return redirect("admin:wallets_wallet_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets,
-                   "title": "Grant credits", "opts": self.model._meta}
+                   "title": "Grant credits", "opts": self.model._meta, "submit_label": "Grant credits"}
         return render(request, "admin/wallets/grant.html", context)
 
     def adjust_view(self, request):
@@ -128,7 +133,7 @@ class WalletAdmin(admin.ModelAdmin):
                     )
             return redirect("admin:wallets_wallet_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets, "title": "Adjust credits",
-                   "opts": self.model._meta}
+                   "opts": self.model._meta, "submit_label": "Adjust credits"}
         return render(request, "admin/wallets/adjust.html", context)
 
 
@@ -197,10 +202,21 @@ admin.site.register(User, CreditsUserAdmin)
 
 @admin.register(Access)
 class AccessAdmin(ReadOnlyAdmin):
-    list_display = ["wallet_id", "action_type", "reference", "expires_at", "created_at"]
+    # `user` is who paid (the wallet's owner), `resource` what was paid for (for instagram's actions,
+    # a profile's username).
+    list_display = ["user", "action_type", "resource", "expires_at", "created_at"]
     list_filter = ["action_type"]
+    list_select_related = ["wallet__user"]
     search_fields = ["=reference", "=wallet__user__username"]
     show_full_result_count = False
+
+    @admin.display(description="user", ordering="wallet__user__username")
+    def user(self, access):
+        return access.wallet.user.username
+
+    @admin.display(description="resource", ordering="reference")
+    def resource(self, access):
+        return access.reference
 
 
 @admin.register(Recharge)

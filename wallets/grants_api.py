@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import idempotency
 from common.pagination import StrictQueryParams
 from common.serializers import StrictSerializer
 from pricing.models import Package
@@ -64,7 +65,8 @@ class StaffGrantSerializer(StrictSerializer):
     expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
     priority = serializers.IntegerField(required=False, min_value=-1000, max_value=1000)
     idempotency_key = serializers.CharField(required=False, max_length=200,
-                                            help_text="A retry with the same key grants nothing twice.")
+                                            help_text="An alias of the Idempotency-Key header (send one or the "
+                                                      "other): a retry with the same key grants nothing twice.")
 
     def validate(self, attrs):
         if ("usernames" in attrs) == ("package" in attrs):
@@ -83,9 +85,14 @@ class StaffGrantView(APIView):
 
     @extend_schema(
         request=StaffGrantSerializer,
-        responses={201: StaffGrantResultSerializer, 400: OpenApiResponse(description="Invalid grant or unknown users.")},
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={201: StaffGrantResultSerializer,
+                   400: OpenApiResponse(description="Invalid grant or unknown users (`invalid`), `invalid_amount`, "
+                                                    "`invalid_idempotency_key`, `idempotency_key_mismatch`."),
+                   **idempotency.SCHEMA_RESPONSES},
         tags=["staff"],
     )
+    @idempotency.honours_idempotency_key(body_field="idempotency_key")
     def post(self, request):
         body = StaffGrantSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -104,6 +111,7 @@ class StaffGrantView(APIView):
             target["package_id"] = package.pk
         outcome = credits_grant(
             amount=data["amount"], reason=data["reason"], source=data["source"], expires_at=data.get("expires_at"),
-            priority=data.get("priority"), actor=request.user, idempotency_key=data.get("idempotency_key"), **target,
+            priority=data.get("priority"), actor=request.user,
+            idempotency_key=idempotency.idempotency_key_of(request, body_field="idempotency_key"), **target,
         )
         return Response(StaffGrantResultSerializer(outcome).data, status=status.HTTP_201_CREATED)

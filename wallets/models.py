@@ -61,7 +61,7 @@ class Wallet(models.Model):
         default=low_balance_default, db_default=20,
         help_text="balance.low fires when the available balance falls below this (0: never).",
     )
-    # wallets.alerts: 0 armed, 1 balance.low fired, 2 balance.depleted fired. On the wallet row so
+    # wallets.outcomes.AlertState: 0 armed, 1 balance.low fired, 2 balance.depleted fired. On the wallet row so
     # the decision is made under the lock every writer holds.
     low_balance_state = models.PositiveSmallIntegerField(default=0, db_default=0)
     # Auto-recharge (wallets_recharge_start.sql): decided by the ledger writer under the wallet lock,
@@ -289,7 +289,7 @@ class Access(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.wallet_id} {self.action_type} {self.reference}"
+        return f"{self.wallet.user.username}: {self.action_type} of {self.reference}"
 
 
 class RechargeState(models.TextChoices):

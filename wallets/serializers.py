@@ -21,7 +21,7 @@ class GrantSerializer(serializers.ModelSerializer):
 
 
 class StaffGrantResultSerializer(serializers.Serializer):
-    wallets = serializers.IntegerField(help_text="Wallets credited (a repeated idempotency key credits none).")
+    wallets = serializers.IntegerField(help_text="Wallets credited (a retry with the same key gets this answer again and credits none).")
     amount = serializers.IntegerField()
     source = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)

@@ -87,10 +87,7 @@ ORDER BY 1, 2
 """
 
 
-def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
-    """Every broken invariant, by wallet. `stale_holds`: also report holds past their TTL that nobody
-    released yet (harmless, a read of the wallet releases them, but a sign the sweeper is not running)."""
-    now = now or timezone.now()
+def _disagreeing_wallets() -> list[Problem]:
     problems = []
     with connection.cursor() as cursor:
         cursor.execute(DISAGREEING_WALLETS)
@@ -111,6 +108,11 @@ def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
         for bucket in BUCKETS:
             if w[f"grants_{bucket}"] != w[bucket]:
                 problems.append(Problem(wallet_id, f"grants {w[f'grants_{bucket}']} != {bucket} {w[bucket]}"))
+    return problems
+
+
+def _unbalanced_rows() -> list[Problem]:
+    problems = []
     with connection.cursor() as cursor:
         cursor.execute(UNBALANCED_ROWS)
         for wallet_id, entry_id, total, delta, entry_wallet_id in cursor.fetchall():
@@ -120,6 +122,12 @@ def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
                 problems.append(Problem(wallet_id, f"allocations of ledger row {entry_id} of wallet {entry_wallet_id}"))
             else:
                 problems.append(Problem(wallet_id, f"ledger row {entry_id}: allocations {total} != delta {delta}"))
+    return problems
+
+
+def _unbalanced_grants() -> list[Problem]:
+    problems = []
+    with connection.cursor() as cursor:
         cursor.execute(UNBALANCED_GRANTS)
         for wallet_id, grant_id, total, holds, grant_wallet_id in cursor.fetchall():
             if holds is None:
@@ -128,7 +136,34 @@ def ledger_problems(*, now=None, stale_holds: bool = True) -> list[Problem]:
                 problems.append(Problem(wallet_id, f"allocations of grant {grant_id} of wallet {grant_wallet_id}"))
             else:
                 problems.append(Problem(wallet_id, f"grant {grant_id}: allocations {total} != remaining + held {holds}"))
-    if stale_holds:
-        for hold in Hold.objects.filter(status=HoldStatus.HELD, expires_at__lt=now).order_by("wallet_id"):
-            problems.append(Problem(hold.wallet_id, f"stale hold {hold.pk} ({hold.amount} credits, expired {hold.expires_at:%Y-%m-%d %H:%M:%S})"))
+    return problems
+
+
+def _stale_holds(now) -> list[Problem]:
+    return [
+        Problem(hold.wallet_id, f"stale hold {hold.pk} ({hold.amount} credits, expired {hold.expires_at:%Y-%m-%d %H:%M:%S})")
+        for hold in Hold.objects.filter(status=HoldStatus.HELD, expires_at__lt=now).order_by("wallet_id")
+    ]
+
+
+# The checks, in the order they run (each one pass over its tables); `verify_ledger` counts them.
+CHECKS = ("wallet totals", "ledger rows", "grants", "stale holds")
+
+
+def ledger_problems(*, now=None, stale_holds: bool = True, on_check=None) -> list[Problem]:
+    """Every broken invariant, by wallet. `stale_holds`: also report holds past their TTL that nobody
+    released yet (harmless, a read of the wallet releases them, but a sign the sweeper is not running).
+    `on_check(name)` is told after each of CHECKS."""
+    now = now or timezone.now()
+    checks = {
+        "wallet totals": _disagreeing_wallets,
+        "ledger rows": _unbalanced_rows,
+        "grants": _unbalanced_grants,
+        "stale holds": (lambda: _stale_holds(now)) if stale_holds else list,
+    }
+    problems = []
+    for name in CHECKS:
+        problems += checks[name]()
+        if on_check:
+            on_check(name)
     return problems

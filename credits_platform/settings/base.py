@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "common",
     "pricing",
     "outbox",
     "wallets",
@@ -57,6 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.request_logging.RequestLogMiddleware",
+    # Just inside the request log (which then logs the final status): rewrites Django's own HTML
+    # error pages (DEBUG's 404 page, empty 405s) as JSON.
+    "common.json_errors.JsonErrorsMiddleware",
     # As high as possible and before CommonMiddleware (django-cors-headers' instructions), so
     # preflights are answered before anything else, authentication included. Below the request
     # log, so preflights are logged and carry X-Request-ID too.
@@ -146,7 +150,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.ErrorsAutoSchema",  # each operation's own errors
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Scoped throttles (counters in the default cache: Redis when REDIS_URL is set).
@@ -180,6 +184,7 @@ CORS_EXPOSE_HEADERS = [
     "X-Credits-Available",
     "X-Credits-Needed",
     "X-Request-ID",
+    "Idempotent-Replayed",  # a POST's answer replayed for a retry with the same Idempotency-Key
 ]
 
 API_DESCRIPTION = """Credit wallets, pricing, ledger and credit-gated Instagram analytics.
@@ -225,6 +230,11 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: tasks go to a broker and run in a worker; beat schedules the periodic ones (ops/schedule.py).
 # `make run` uses kombu's filesystem transport under CREDITS_DATA_DIR unless CELERY_BROKER_URL is set.
+# Idempotency-Key (common/idempotency.py): how long a key is remembered, and how long a first request
+# may run before a retry with its key counts it as dead and runs again.
+IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+IDEMPOTENCY_IN_FLIGHT_SECONDS = int(os.environ.get("IDEMPOTENCY_IN_FLIGHT_SECONDS", "300"))
+
 CREDITS_DATA_DIR = Path(os.environ.get("CREDITS_DATA_DIR", BASE_DIR / ".data"))
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -288,7 +298,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The embedded database's bookkeeping ("exiting ... remaining pids") at every command's exit.
+        "pgserver": {"level": "WARNING"},
+    },
 }
 
 # Notifications (notifications/): low-balance default, outgoing webhooks, email.

@@ -7,7 +7,8 @@ hand while it is up finds the same database through the same defaults.
 
 import os
 
-os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
+# With a host named, kombu does not warn "No hostname was supplied" whenever a command publishes a task.
+os.environ.setdefault("CELERY_BROKER_URL", "filesystem://localhost/")
 
 from .base import *  # noqa: E402,F401,F403
 from .base import DATABASES, CREDITS_DATA_DIR, env_bool, env_origins, with_db_options  # noqa: E402

@@ -98,3 +98,48 @@ def test_real_gated_answers_match_their_schema(anon, make_user, suffix):
     ok = schema["paths"][f"/api/v1/profile/{{username}}{suffix}/"]["get"]["responses"]["200"]
     document = as_json_schema({**ok["content"]["application/json"]["schema"], "components": schema["components"]})
     jsonschema.validate(response.json(), document)
+
+
+def responses_of(schema: dict, path: str, method: str = "get") -> dict:
+    return schema["paths"][f"/api/v1/{path}/"][method]["responses"]
+
+
+def test_each_operation_lists_only_its_own_errors(anon):
+    schema = served_schema(anon)
+    balance = responses_of(schema, "api/credits/balance")
+    text = str(balance)
+    assert "profile_not_found" not in text and "unknown_action_type" not in text
+    assert "404" not in balance and "429" not in balance and "405" not in balance and "413" not in balance
+    assert set(balance) == {"200", "400", "401", "402", "406", "503"}
+    assert "wallet_not_found" in balance["402"]["description"]
+
+    pricing = responses_of(schema, "api/credits/pricing/{action_type}")
+    assert "unknown_action_type" in pricing["404"]["description"] and "402" not in pricing
+    assert "profile_not_found" not in str(pricing)
+
+    gated = responses_of(schema, "profile/{username}/analytics")
+    assert "profile_not_found" in gated["404"]["description"] and "unknown_action_type" not in str(gated)
+    assert {"402", "429", "502", "504"} <= set(gated)
+
+    health = responses_of(schema, "health")
+    assert "401" not in health and "402" not in health and "404" not in health
+
+    grants = responses_of(schema, "api/credits/admin/grants", "post")
+    assert "staff only" in grants["403"]["description"] and "idempotency_key_reused" in grants["409"]["description"]
+    assert {"413", "415"} <= set(grants) and "404" not in grants
+    assert "json_too_deep" in grants["400"]["description"]
+
+    webhook = responses_of(schema, "payments/stripe/webhook", "post")
+    assert "401" not in webhook and "415" not in webhook  # anonymous, and it reads the raw body
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert response["content"]["application/json"]["schema"], (status, operation["operationId"])
+
+
+def test_top_up_estimate_says_its_money_is_in_minor_units(anon):
+    schema = served_schema(anon)
+    estimate = resolve(schema, schema["components"]["schemas"]["TopUpEstimate"])["properties"]
+    assert "minor unit" in estimate["total"]["description"] and "minor unit" in estimate["unit_price"]["description"]
+    assert {"total_display", "unit_price_display"} <= set(estimate)

@@ -53,7 +53,8 @@ export class CreditsApi {
     try {
       data = text ? JSON.parse(text) : null;
     } catch {
-      data = { detail: text.slice(0, 200) };
+      // Not JSON (a proxy's or a misconfigured server's HTML page): say what failed, never show the page.
+      data = { detail: `The server answered ${response.status} ${response.statusText}`.trim() + "." };
     }
     if (!response.ok) throw new ApiError(response.status, data, response.headers);
     return { data, headers: response.headers, status: response.status };

@@ -82,6 +82,8 @@ export class CreditsElement extends LitElement {
 }
 
 export const number = (value) => (value === null || value === undefined ? "–" : Number(value).toLocaleString("en-US"));
+// "1 transaction", "3 transactions", "1,250 credits".
+export const count = (value, one, many = `${one}s`) => `${number(value)} ${Number(value) === 1 ? one : many}`;
 export const day = (iso) => (iso ? new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }) : "–");
 export const when = (iso) => (iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC" : "–");
 export const label = (slug) =>

@@ -38,6 +38,11 @@ export const shared = css`
     border: 1px solid var(--line); background: #fff; color: inherit; min-height: 2.4rem;
   }
   input, select { min-width: 0; max-width: 100%; }
+  /* Filter forms: fields on a grid, every control the same height (date inputs and selects differ
+     by default), the buttons on a row of their own under them. */
+  .filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.5rem 1rem; align-items: end; }
+  .filters :is(input, select) { height: 2.4rem; box-sizing: border-box; width: 100%; }
+  .filter-buttons { grid-column: 1 / -1; display: flex; flex-wrap: wrap; gap: 0.5rem; }
   button { cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
   button.secondary { background: #fff; color: var(--accent); }
   button:disabled { opacity: 0.55; cursor: not-allowed; }
@@ -51,6 +56,13 @@ export const shared = css`
   th { color: var(--muted); font-weight: 600; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   .chart { position: relative; height: 220px; }
+  /* What an action bought: label / value pairs. */
+  .purchase { border: 1px solid var(--line); border-radius: 8px; padding: 0.6rem 0.8rem; margin: 0.5rem 0; }
+  .purchase ul { padding-left: 1.1rem; margin: 0.25rem 0; }
+  .purchase h4 { font-size: 0.9rem; margin: 0.6rem 0 0.2rem; }
+  .facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.25rem 1rem; margin: 0; }
+  .facts dt { color: var(--muted); font-size: 0.85rem; }
+  .facts dd { margin: 0; overflow-wrap: anywhere; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   @media (max-width: 540px) {
     .card { padding: 0.85rem; }

@@ -54,11 +54,22 @@ def test_make_run_serves_on_embedded_postgres_with_worker_and_beat(tmp_path):
         assert health["database"] == "postgresql"
         assert health["worker"]["alive"] and health["beat"]["alive"], (health, log.read_text()[-3000:])
 
-        # An operator's command finds the same embedded database while the stack runs.
+        # An operator's command finds the same embedded database while the stack runs, and prints
+        # only its own line: no platformdirs or kombu warning, no pgserver bookkeeping, no INFO logs
+        # (the environment a newcomer has: no XDG_RUNTIME_DIR over ssh, LOG_LEVEL unset).
+        quiet_env = {key: value for key, value in env.items() if key not in ("LOG_LEVEL", "XDG_RUNTIME_DIR")}
         check = subprocess.run(
-            [PYTHON, "manage.py", "verify_ledger"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+            [PYTHON, "manage.py", "verify_ledger"], cwd=ROOT, env=quiet_env, capture_output=True, text=True, timeout=60
         )
-        assert check.returncode == 0 and "Ledger OK" in check.stdout, check.stdout + check.stderr
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert check.stdout == "Ledger OK: every balance equals its ledger sum; no stale holds.\n", check.stdout
+        assert check.stderr == "", check.stderr
+        grant = subprocess.run(
+            [PYTHON, "manage.py", "grant_credits", "demo", "5", "--reason", "welcome"], cwd=ROOT, env=quiet_env,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert grant.stdout == "Granted 5 promo credits to demo, never expiring (1 wallet).\n", grant.stdout + grant.stderr
+        assert grant.stderr == "", grant.stderr
     finally:
         stopped_in = stop_group(stack)
     output = log.read_text()

@@ -88,7 +88,8 @@ def test_calculate_unknown_action_and_malformed_json(api):
 )
 def test_top_up_estimate(api, credits, unit, total, tier):
     body = api.post(BASE + "top-up/estimate", {"credits": credits}, format="json").json()
-    assert body == {"credits": credits, "unit_price": unit, "total": total, "currency": "usd", "tier": tier}
+    assert body == {"credits": credits, "unit_price": unit, "total": total, "currency": "usd", "tier": tier,
+                    "total_display": f"{total / 100:,.2f} USD", "unit_price_display": f"{unit / 100:.2f} USD"}
 
 
 @pytest.mark.parametrize("credits", [0, 9, 100_001, "lots", None])

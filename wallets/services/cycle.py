@@ -59,8 +59,8 @@ class _Batches:
     """The id ranges still to do, handed out one at a time to whichever worker asks, with the
     running totals (shared by the workers, hence the lock)."""
 
-    def __init__(self, period: date, first: int, last: int, batch_size: int):
-        self.period, self._lock = period, threading.Lock()
+    def __init__(self, period: date, first: int, last: int, batch_size: int, on_batch=None):
+        self.period, self._lock, self.on_batch = period, threading.Lock(), on_batch
         self._ranges = iter(range(first, last + 1, batch_size))
         self.batch_size, self.done, self.count = batch_size, 0, 0
 
@@ -74,6 +74,8 @@ class _Batches:
             with self._lock:
                 self.done += reset
                 self.count += 1
+                if self.on_batch:
+                    self.on_batch(reset)
                 if self.count % 20 == 0:
                     logger.info("reset %s: %d wallets after %d batches", self.period, self.done, self.count)
 
@@ -88,9 +90,9 @@ def _due(period: date):
     return Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=period).order_by("pk")
 
 
-def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None) -> ResetReport:
+def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | None = None, on_batch=None) -> ResetReport:
     """Reset every due wallet for `period`, one committed batch of ids at a time, `workers` batches
-    at once (default `CREDITS_RESET_WORKERS`).
+    at once (default `CREDITS_RESET_WORKERS`). `on_batch(wallets_reset)` is told after each batch.
 
     Resumable: a crash loses at most the batches in flight, and a rerun skips wallets already
     advanced. Wallets locked by a request during the batches are skipped there (that request
@@ -102,7 +104,7 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | N
     first, last = _due(period).values_list("pk", flat=True).first(), _due(period).values_list("pk", flat=True).last()
     done = batches = 0
     if first is not None:
-        plan = _Batches(period, first, last, batch_size)
+        plan = _Batches(period, first, last, batch_size, on_batch)
         if workers == 1 or connection.in_atomic_block:
             plan.work()
         else:
@@ -114,6 +116,8 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | N
             with transaction.atomic():
                 lock_wallet(wallet_id)  # waits for the request that holds it; then its own lock is no skip
                 skipped += wallets_roll_over(period=period, low=wallet_id, high=wallet_id + 1)
+        if on_batch and skipped:
+            on_batch(skipped)
         done, batches = plan.done + skipped, plan.count + (1 if skipped else 0)
     report = ResetReport(f"{period:%Y-%m}", done, batches, time.perf_counter() - started)
     logger.info("reset %s done: %d wallets in %.1fs", report.period, done, report.seconds)

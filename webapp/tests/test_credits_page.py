@@ -113,7 +113,7 @@ def test_history_filters_and_the_csv_holds_the_same_rows(page, live_server, demo
 
     page.get_by_label("Search").fill("dev_dan")
     page.get_by_role("button", name="Apply").click()
-    expect(page.get_by_test_id("history-count")).to_contain_text("1 transactions")
+    expect(page.get_by_test_id("history-count")).to_contain_text("1 transaction ·")
     expect(page.get_by_test_id("history-table")).to_contain_text("dev_dan")
 
 

@@ -1,6 +1,6 @@
 import { html } from "lit";
 import { rowsOf } from "../api.js";
-import { CreditsElement, label, number, when } from "../base.js";
+import { CHANGED, CreditsElement, count, label, number, when } from "../base.js";
 
 const notFound = (error) => {
   if (error.status === 404) return undefined;
@@ -10,8 +10,33 @@ const notFound = (error) => {
 // <credits-alerts>: the low-balance threshold (`alerts`) and the in-app notifications
 // (`notifications`, `notifications/read`). Either endpoint may be missing on a server: a 404
 // shows "not available" for that part instead of an error.
+// After an action the page reloads at once, but an in-app notification is written by the worker a
+// moment after the charge (the outbox is delivered after the commit): look again a few times.
+const FOLLOW_UPS_MS = [1500, 4000, 9000];
+
 export class CreditsAlerts extends CreditsElement {
   static properties = { alerts: { state: true }, notifications: { state: true }, saved: { state: true } };
+
+  constructor() {
+    super();
+    this._timers = [];
+    this._followUp = (event) => {
+      if (event.detail?.source === this.localName) return;
+      this._timers.forEach(clearTimeout);
+      this._timers = FOLLOW_UPS_MS.map((ms) => setTimeout(() => this.reload(), ms));
+    };
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    document.addEventListener(CHANGED, this._followUp);
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener(CHANGED, this._followUp);
+    this._timers.forEach(clearTimeout);
+    super.disconnectedCallback();
+  }
 
   async load() {
     const [alerts, notifications] = await Promise.all([
@@ -27,7 +52,7 @@ export class CreditsAlerts extends CreditsElement {
     const threshold = Number(new FormData(event.target).get("threshold"));
     try {
       this.alerts = await this.api.send("PATCH", "api/credits/alerts", { low_balance_threshold: threshold });
-      this.saved = `Saved: we will tell you when your balance falls below ${number(threshold)} credits.`;
+      this.saved = `Saved: we will tell you when your balance falls below ${count(threshold, "credit")}.`;
     } catch (error) {
       this.handle(error);
     }
@@ -63,10 +88,10 @@ export class CreditsAlerts extends CreditsElement {
     if (this.notifications === null) return html`<p class="muted">Notifications are not available on this server yet.</p>`;
     const rows = rowsOf(this.notifications);
     const unread = this.notifications.unread_count ?? rows.filter((n) => !n.read_at && !n.read).length;
-    return html`<h3>Notifications ${unread ? html`<span class="muted">(${unread} unread)</span>` : ""}</h3>
+    return html`<h3>Notifications ${unread ? html`<span class="muted" data-testid="unread-count">(${unread} unread)</span>` : ""}</h3>
       ${rows.length
         ? html`<ul style="padding-left: 1.1rem; margin: 0">${rows.slice(0, 10).map(
-            (n) => html`<li style="margin-bottom: 0.4rem; font-weight: ${n.read_at || n.read ? 400 : 600}">
+            (n) => html`<li data-testid="notification" style="margin-bottom: 0.4rem; font-weight: ${n.read_at || n.read ? 400 : 600}">
               ${n.title || n.message || label(n.event || n.event_type || n.type)}
               <span class="muted">· ${when(n.created_at)}</span></li>`,
           )}</ul>

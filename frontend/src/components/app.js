@@ -47,11 +47,16 @@ export class CreditsApp extends LitElement {
     this.addEventListener(UNAUTHORIZED, () => this.refreshToken());
     this.addEventListener(PAYMENT_REQUIRED, (event) => this.paymentRequired(event.detail));
     this._onVisible = () => document.visibilityState === "visible" && this.access && this.refreshAll();
+    // A credit-moving action that succeeded: the "not enough credits" banner no longer holds.
+    this._onChanged = (event) => {
+      if (this.banner?.buy && event.detail?.source !== "credits-app") this.banner = null;
+    };
   }
 
   connectedCallback() {
     super.connectedCallback();
     document.addEventListener("visibilitychange", this._onVisible);
+    document.addEventListener(CHANGED, this._onChanged);
     const outcome = new URLSearchParams(window.location.search).get("checkout");
     if (outcome === "success") this.banner = { kind: "good", text: "Thank you! Your credits arrive as soon as the payment is confirmed." };
     if (outcome === "cancel") this.banner = { kind: "warn", text: "The purchase was cancelled; nothing was charged." };
@@ -59,6 +64,7 @@ export class CreditsApp extends LitElement {
 
   disconnectedCallback() {
     document.removeEventListener("visibilitychange", this._onVisible);
+    document.removeEventListener(CHANGED, this._onChanged);
     super.disconnectedCallback();
   }
 
@@ -72,6 +78,7 @@ export class CreditsApp extends LitElement {
     const username = String(form.get("username")).trim();
     this.busy = true;
     this.signInError = "";
+    this.banner = null; // one message at a time: this attempt's outcome replaces the last one
     try {
       const tokens = await this.api.post("auth/token/", { username, password: String(form.get("password")) });
       STORE.setItem(KEYS.access, tokens.access);
@@ -178,7 +185,7 @@ export class CreditsApp extends LitElement {
   renderSignIn() {
     return html`<section class="card signin" aria-labelledby="signin-title">
       <h1 id="signin-title" style="font-size: 1.3rem; margin-top: 0">Sign in to see your credits</h1>
-      ${this.renderBanner()}
+      ${this.signInError ? "" : this.renderBanner()}
       <form @submit=${this.signIn}>
         <label>Username <input name="username" autocomplete="username" required></label>
         <label>Password <input name="password" type="password" autocomplete="current-password" required></label>

@@ -1,5 +1,5 @@
 import { html } from "lit";
-import { CreditsElement, number } from "../base.js";
+import { CreditsElement, count, number } from "../base.js";
 
 // <credits-auto-recharge>: buy credits automatically when the balance falls below a threshold
 // (`auto-recharge`, `auto-recharge/setup` to save a card). A 404 means the server has no
@@ -27,7 +27,7 @@ export class CreditsAutoRecharge extends CreditsElement {
     };
     try {
       this.settings = await this.api.send("PUT", "api/credits/auto-recharge", body);
-      this.message = { kind: "good", text: body.enabled ? `On: ${number(body.credits)} credits whenever you fall below ${number(body.threshold)}.` : "Auto-recharge is off." };
+      this.message = { kind: "good", text: body.enabled ? `On: ${count(body.credits, "credit")} whenever you fall below ${number(body.threshold)}.` : "Auto-recharge is off." };
     } catch (error) {
       if (error.status === 401) this.handle(error);
       this.message = { kind: "bad", text: error.message };

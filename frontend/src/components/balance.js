@@ -1,5 +1,5 @@
 import { html } from "lit";
-import { CreditsElement, day, label, number } from "../base.js";
+import { CreditsElement, count, day, label, number } from "../base.js";
 import { rowsOf } from "../api.js";
 
 // <credits-balance>: the balance, its buckets, the grants it is made of and what expires soon.
@@ -32,12 +32,12 @@ export class CreditsBalance extends CreditsElement {
     const expiring = b.expiring_soon;
     return html`
       <p class="big" data-testid="current-balance"><span>${number(b.current_balance)}</span> <span class="muted">credits</span></p>
-      <p class="muted">${b.package_name} plan · ${number(b.monthly_allowance)} credits a month · next reset ${day(b.next_reset)}</p>
+      <p class="muted">${b.package_name} plan · ${count(b.monthly_allowance, "credit")} a month · next reset ${day(b.next_reset)}</p>
       ${b.wallet_status !== "active"
         ? html`<p class="notice bad" role="status">Your wallet is ${b.wallet_status}: paid actions are paused.</p>`
         : ""}
       ${expiring
-        ? html`<p class="notice warn" role="status">${number(expiring.credits)} credits expire on ${day(expiring.expires_at)}.</p>`
+        ? html`<p class="notice warn" role="status">${count(expiring.credits, "credit")} ${expiring.credits === 1 ? "expires" : "expire"} on ${day(expiring.expires_at)}.</p>`
         : ""}
       <div class="stats">
         <div class="stat"><span class="muted">Monthly</span><b>${number(b.monthly_credits_balance)}</b></div>

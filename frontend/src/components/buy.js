@@ -1,5 +1,5 @@
 import { html } from "lit";
-import { CreditsElement, money, number } from "../base.js";
+import { CreditsElement, count, money, number } from "../base.js";
 
 // <credits-buy>: a price estimate (`top-up/estimate`) and Stripe Checkout (`top-up/checkout`).
 // A server without payment keys answers 503 payments_not_configured: said plainly, not as an error.
@@ -50,7 +50,7 @@ export class CreditsBuy extends CreditsElement {
         <label>Credits <input type="number" min="1" max="10000000" step="1" .value=${String(this.credits)} @change=${this.changeAmount}></label>
         <button type="submit" ?disabled=${this.busy}>${this.busy ? "Starting…" : "Buy with card"}</button>
       </form>
-      ${e ? html`<p data-testid="estimate">${number(e.credits)} credits for <b>${money(e.total, e.currency)}</b>
+      ${e ? html`<p data-testid="estimate">${count(e.credits, "credit")} for <b>${money(e.total, e.currency)}</b>
         <span class="muted">(${money(e.unit_price, e.currency)} each)</span></p>` : ""}
       ${this.failureNotice()}
       ${this.message ? html`<p class="notice ${this.message.kind}" role="alert" data-testid="buy-message">${this.message.text}</p>` : ""}

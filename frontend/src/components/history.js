@@ -1,5 +1,5 @@
 import { html } from "lit";
-import { CreditsElement, label, number, when } from "../base.js";
+import { CreditsElement, count, label, number, when } from "../base.js";
 
 const TYPES = ["spend", "free_use", "monthly_grant", "expiry", "top_up", "refund", "adjustment"];
 const PAGE_SIZE = 20;
@@ -88,7 +88,7 @@ export class CreditsHistory extends CreditsElement {
     const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
     return html`<section class="card" aria-labelledby="history-title" aria-busy=${this.loading}>
       <h2 id="history-title">History</h2>
-      <form class="row" role="search" @submit=${this.apply}>
+      <form class="filters" role="search" @submit=${this.apply}>
         <label>Search <input name="q" type="search" .value=${f.q} placeholder="username, action…" maxlength="100"></label>
         <label>Type <select name="transaction_type">
           <option value="">All types</option>
@@ -97,16 +97,18 @@ export class CreditsHistory extends CreditsElement {
         <label>Action <input name="action_type" .value=${f.action_type} placeholder="e.g. ai_insights" maxlength="64"></label>
         <label>From <input name="from" type="date" .value=${f.from}></label>
         <label>To <input name="to" type="date" .value=${f.to}></label>
-        <button type="submit">Apply</button>
-        <button type="button" class="secondary" @click=${this.clear}>Clear</button>
-        <button type="button" class="secondary" @click=${this.download} ?disabled=${this.downloading}>
-          ${this.downloading ? "Preparing…" : "Download CSV"}</button>
+        <div class="filter-buttons">
+          <button type="submit">Apply</button>
+          <button type="button" class="secondary" @click=${this.clear}>Clear</button>
+          <button type="button" class="secondary" @click=${this.download} ?disabled=${this.downloading}>
+            ${this.downloading ? "Preparing…" : "Download CSV"}</button>
+        </div>
       </form>
       ${this.failureNotice()}
       ${data ? this.renderRows(data.results) : html`<p class="muted">Loading…</p>`}
       ${data
         ? html`<nav class="row" aria-label="History pages" style="justify-content: space-between; margin-top: 0.75rem">
-            <span class="muted" data-testid="history-count">${number(data.count)} transactions · page ${this.page} of ${pages}</span>
+            <span class="muted" data-testid="history-count">${count(data.count, "transaction")} · page ${this.page} of ${pages}</span>
             <span class="row">
               <button class="secondary" ?disabled=${!data.previous} @click=${() => this.go(this.page - 1)}>Previous</button>
               <button class="secondary" ?disabled=${!data.next} @click=${() => this.go(this.page + 1)}>Next</button>

@@ -1,6 +1,7 @@
 import { html } from "lit";
 import { ApiError } from "../api.js";
-import { CreditsElement, PAYMENT_REQUIRED, UNAUTHORIZED, label, number } from "../base.js";
+import { CreditsElement, PAYMENT_REQUIRED, UNAUTHORIZED, count, label, number } from "../base.js";
+import { renderPurchase } from "./purchase.js";
 
 // The gated profile endpoints, by the action they charge for.
 export const GATED_PATHS = {
@@ -26,7 +27,7 @@ export class CreditsPricing extends CreditsElement {
   costNow(decision) {
     if (!decision) return "–";
     if (decision.will_use_free_allowance) return html`<span style="color: var(--good)">Free</span> <span class="muted">(${decision.free_allowance_remaining} free left)</span>`;
-    if (decision.can_perform) return `${number(decision.credits_required)} credits`;
+    if (decision.can_perform) return `${count(decision.credits_required, "credit")}`;
     const why = decision.reason === "wallet_locked" ? "Wallet locked" : `Need ${number(decision.credits_needed)} more credits`;
     return html`<span style="color: var(--bad)">${why}</span>`;
   }
@@ -40,12 +41,14 @@ export class CreditsPricing extends CreditsElement {
     this.running = true;
     this.outcome = null;
     try {
-      const { headers } = await this.api.request("GET", `profile/${encodeURIComponent(username)}${GATED_PATHS[action]}`);
+      const { data, headers } = await this.api.request("GET", `profile/${encodeURIComponent(username)}${GATED_PATHS[action]}`);
       const charged = Number(headers.get("X-Credits-Charged") || 0);
       this.outcome = {
         kind: "good",
+        action,
+        data,
         text: charged
-          ? `${label(action)} for @${username}: ${number(charged)} credits charged, ${number(headers.get("X-Credits-Remaining"))} left.`
+          ? `${label(action)} for @${username}: ${count(charged, "credit")} charged, ${number(headers.get("X-Credits-Remaining"))} left.`
           : `${label(action)} for @${username}: no charge (free allowance or already paid), ${number(headers.get("X-Credits-Remaining"))} left.`,
       };
       this.changed();
@@ -114,6 +117,7 @@ export class CreditsPricing extends CreditsElement {
         <button type="submit" ?disabled=${this.running}>${this.running ? "Working…" : "Run"}</button>
       </form>
       ${o ? html`<p class="notice ${o.kind}" role=${o.kind === "good" ? "status" : "alert"} data-testid="action-outcome">${o.text}
-        ${o.payment ? html` <a href="#buy">Buy credits</a>` : ""}</p>` : ""}`;
+        ${o.payment ? html` <a href="#buy">Buy credits</a>` : ""}</p>` : ""}
+      ${o?.data ? renderPurchase(o.action, o.data) : ""}`;
   }
 }

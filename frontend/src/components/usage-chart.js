@@ -1,5 +1,5 @@
 import { html } from "lit";
-import { CreditsElement, label, number } from "../base.js";
+import { CreditsElement, count, label, number } from "../base.js";
 import { draw, PALETTE } from "../charts.js";
 
 const thisMonth = () => new Date().toISOString().slice(0, 7);
@@ -49,11 +49,19 @@ export class CreditsUsageChart extends CreditsElement {
         data: {
           labels: daily.map((d) => Number(d.date.slice(8))),
           datasets: [
-            { label: "Credits", data: daily.map((d) => d.credits), backgroundColor: PALETTE[0], borderRadius: 3 },
-            { label: "Actions", data: daily.map((d) => d.actions), backgroundColor: PALETTE[1], borderRadius: 3, hidden: true },
+            { label: "Credits", data: daily.map((d) => d.credits), backgroundColor: PALETTE[0], borderRadius: 3, yAxisID: "y" },
+            { label: "Actions", data: daily.map((d) => d.actions), backgroundColor: PALETTE[1], borderRadius: 3, yAxisID: "actions" },
           ],
         },
-        options: { plugins: { legend: { position: "bottom" } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+        // Credits and actions differ by an order of magnitude: each on its own axis (credits left, actions right).
+        options: {
+          plugins: { legend: { position: "bottom" } },
+          scales: {
+            y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Credits" } },
+            actions: { position: "right", beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false },
+                       title: { display: true, text: "Actions" } },
+          },
+        },
       });
     }
     if (actionCanvas) {
@@ -63,11 +71,20 @@ export class CreditsUsageChart extends CreditsElement {
         data: {
           labels: actions.map((a) => label(a.action)),
           datasets: [
-            { label: "Credits", data: actions.map((a) => a.credits), backgroundColor: PALETTE[0], borderRadius: 3 },
-            { label: "Uses", data: actions.map((a) => a.count), backgroundColor: PALETTE[2], borderRadius: 3 },
+            { label: "Credits", data: actions.map((a) => a.credits), backgroundColor: PALETTE[0], borderRadius: 3, xAxisID: "x" },
+            { label: "Uses", data: actions.map((a) => a.count), backgroundColor: PALETTE[2], borderRadius: 3, xAxisID: "uses" },
           ],
         },
-        options: { indexAxis: "y", plugins: { legend: { position: "bottom" } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+        // A use costs 10 to 25 credits: on the credits axis the uses' bars would be slivers. Uses get their own (top) axis.
+        options: {
+          indexAxis: "y",
+          plugins: { legend: { position: "bottom" } },
+          scales: {
+            x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Credits" } },
+            uses: { position: "top", beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false },
+                    title: { display: true, text: "Uses" } },
+          },
+        },
       });
     }
   }
@@ -86,7 +103,7 @@ export class CreditsUsageChart extends CreditsElement {
   }
 
   renderUsage(u) {
-    const summary = `${number(u.total_credits_spent)} credits spent on ${number(u.total_actions)} actions in ${u.period} (${number(u.free_allowances_used)} free).`;
+    const summary = `${count(u.total_credits_spent, "credit")} spent on ${count(u.total_actions, "action")} in ${u.period} (${number(u.free_allowances_used)} free).`;
     return html`
       <p data-testid="usage-summary">${summary}</p>
       <div class="stats">
@@ -98,7 +115,7 @@ export class CreditsUsageChart extends CreditsElement {
       <div class="chart"><canvas id="daily" role="img" aria-label=${`Credits per day. ${summary}`}></canvas></div>
       <h3>By action</h3>
       ${this.actions.length
-        ? html`<div class="chart" style="height: ${90 + this.actions.length * 40}px"><canvas id="actions" role="img" aria-label="Credits and uses per action"></canvas></div>`
+        ? html`<div class="chart" style="height: ${120 + this.actions.length * 40}px"><canvas id="actions" role="img" aria-label="Credits and uses per action"></canvas></div>`
         : html`<p class="muted">No actions this month yet.</p>`}
       <details>
         <summary>Show as a table</summary>

@@ -2,8 +2,9 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from transactions.finance import CREDIT_COLUMNS, finance_month_report
 from common.periods import parse_period, period_of
+from common.progress import progress_bar
+from transactions.finance import CREDIT_COLUMNS, REPORT_STEPS, finance_month_report
 
 
 class Command(BaseCommand):
@@ -18,7 +19,8 @@ class Command(BaseCommand):
             month = parse_period(period) if period else period_of()
         except ValueError:
             raise CommandError("--period must be YYYY-MM.") from None
-        report = finance_month_report(period=month)
+        with progress_bar(f"finance {month:%Y-%m}", total=REPORT_STEPS, unit="passes") as advance:
+            report = finance_month_report(period=month, on_step=lambda: advance(1))
         if csv:
             return self._csv(report)
         self.stdout.write(f"Finance {report.period}: {'reconciles' if report.reconciles else 'DOES NOT RECONCILE'}")

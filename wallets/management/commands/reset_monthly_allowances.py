@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from common.periods import parse_period, period_of
+from common.progress import progress_bar
+from wallets.models import Wallet, WalletStatus
 from wallets.services import reset_period
 
 
@@ -21,7 +23,11 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be between 1 and 100000.")
         if workers is not None and not 1 <= workers <= 32:
             raise CommandError("--workers must be between 1 and 32.")
-        report = reset_period(target, batch_size=batch_size, workers=workers)
+        # What the job will find due (the same filter as the job's); a wallet a request catches up
+        # meanwhile is not counted twice, so the bar may end a little short of its total.
+        due = Wallet.objects.filter(status=WalletStatus.ACTIVE, billing_cycle_start__lt=target).count()
+        with progress_bar(f"reset {target:%Y-%m}", total=due, unit="wallets") as advance:
+            report = reset_period(target, batch_size=batch_size, workers=workers, on_batch=advance)
         self.stdout.write(
             f"Reset {report.period}: {report.wallets_reset} wallets in {report.seconds:.2f}s "
             f"({report.batches} batches)."

@@ -2,9 +2,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from common.db_timeouts import use_job_timeouts
+from common.progress import progress_bar
 
 from wallets.services import holds_release_stale
-from wallets.verification import ledger_problems
+from wallets.verification import CHECKS, ledger_problems
 
 
 class Command(BaseCommand):
@@ -16,9 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, release_stale=False, **options):
         if release_stale:
             self.stdout.write(f"Released {holds_release_stale()} stale holds.")
-        with transaction.atomic():
+        with transaction.atomic(), progress_bar("checking the ledger", total=len(CHECKS), unit="checks") as advance:
             use_job_timeouts()
-            problems = ledger_problems()
+            problems = ledger_problems(on_check=lambda name: advance(1))
         for problem in problems:
             self.stderr.write(f"wallet {problem.wallet_id}: {problem.message}")
         if problems:
