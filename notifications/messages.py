@@ -1,8 +1,12 @@
 """What a person reads about an event: the in-app title and message, and the email."""
 
+from django.conf import settings
+
 from outbox.events import EventType
 
-EMAILED = (EventType.BALANCE_LOW, EventType.CREDITS_EXPIRING)
+# A failed auto-recharge is emailed too: the cardholder has to act (update the card), and the
+# in-app notification waits for them to sign in.
+EMAILED = (EventType.BALANCE_LOW, EventType.CREDITS_EXPIRING, EventType.AUTO_RECHARGE_FAILED)
 
 
 def _when(value) -> str:
@@ -28,6 +32,10 @@ def title_and_message(event_type: str, data: dict) -> tuple[str, str]:
                                   "Your credit wallet is locked. Please renew your subscription to continue."),
         EventType.WALLET_UNLOCKED: ("Your wallet is unlocked", "Your credit wallet is active again."),
         EventType.AUTO_RECHARGE_SUCCEEDED: ("Auto-recharge succeeded", f"{credits} credits were bought automatically."),
-        EventType.AUTO_RECHARGE_FAILED: ("Auto-recharge failed", "Automatic recharge failed and was turned off."),
+        EventType.AUTO_RECHARGE_FAILED: (
+            "Auto-recharge failed",
+            f"Buying {credits} credits automatically failed ({data.get('reason') or 'declined'}) and auto-recharge "
+            f"was turned off. Update your card and turn it on again: {settings.CREDITS_APP_URL}",
+        ),
     }
     return texts.get(event_type, (event_type, event_type))

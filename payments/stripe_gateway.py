@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import stripe
 from django.conf import settings
+from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
+from stripe.params.checkout import SessionCreateParams
 
 from common.parsers import loads_bounded
 
@@ -120,7 +122,7 @@ class Payment:
 
 
 def create_customer(*, wallet_id: int, email: str = "") -> str:
-    params = {"metadata": {"user_id": str(wallet_id)}}
+    params: CustomerCreateParams = {"metadata": {"user_id": str(wallet_id)}}
     if email:
         params["email"] = email
     try:
@@ -130,9 +132,8 @@ def create_customer(*, wallet_id: int, email: str = "") -> str:
     return customer.id
 
 
-def create_setup_session(*, customer_id: str, wallet_id: int) -> CheckoutSession:
-    """Checkout in `setup` mode: the cardholder saves a card for later payments made without them."""
-    params = {
+def setup_session_params(*, customer_id: str, wallet_id: int) -> SessionCreateParams:
+    return {
         "mode": "setup",
         "customer": customer_id,
         "currency": "usd",
@@ -140,6 +141,11 @@ def create_setup_session(*, customer_id: str, wallet_id: int) -> CheckoutSession
         "success_url": settings.CHECKOUT_SUCCESS_URL,
         "cancel_url": settings.CHECKOUT_CANCEL_URL,
     }
+
+
+def create_setup_session(*, customer_id: str, wallet_id: int) -> CheckoutSession:
+    """Checkout in `setup` mode: the cardholder saves a card for later payments made without them."""
+    params = setup_session_params(customer_id=customer_id, wallet_id=wallet_id)
     try:
         session = _client().v1.checkout.sessions.create(params=params)
     except stripe.StripeError as error:
@@ -153,11 +159,9 @@ def _payment(intent) -> Payment:
                    failure=(getattr(error, "decline_code", None) or getattr(error, "code", None) or "") if error else "")
 
 
-def create_recharge_payment(*, recharge_id: int, wallet_id: int, customer_id: str, payment_method_id: str,
-                            amount_cents: int, currency: str, credits: int) -> Payment:
-    """An off-session PaymentIntent, confirmed at once, its idempotency key the recharge's id: asked
-    twice (a worker retried, the reconciliation), Stripe answers the same PaymentIntent."""
-    params = {
+def recharge_payment_params(*, recharge_id: int, wallet_id: int, customer_id: str, payment_method_id: str,
+                            amount_cents: int, currency: str, credits: int) -> PaymentIntentCreateParams:
+    return {
         "amount": amount_cents,
         "currency": currency,
         "customer": customer_id,
@@ -167,6 +171,16 @@ def create_recharge_payment(*, recharge_id: int, wallet_id: int, customer_id: st
         "description": f"Auto-recharge of {credits} credits",
         "metadata": {"recharge_id": str(recharge_id), "user_id": str(wallet_id)},
     }
+
+
+def create_recharge_payment(*, recharge_id: int, wallet_id: int, customer_id: str, payment_method_id: str,
+                            amount_cents: int, currency: str, credits: int) -> Payment:
+    """An off-session PaymentIntent, confirmed at once, its idempotency key the recharge's id: asked
+    twice (a worker retried, the reconciliation), Stripe answers the same PaymentIntent."""
+    params = recharge_payment_params(
+        recharge_id=recharge_id, wallet_id=wallet_id, customer_id=customer_id, payment_method_id=payment_method_id,
+        amount_cents=amount_cents, currency=currency, credits=credits,
+    )
     try:
         intent = _client().v1.payment_intents.create(params=params, options={"idempotency_key": f"recharge-{recharge_id}"})
     except stripe.CardError as error:  # a decline, or the bank wants the cardholder (authentication_required)

@@ -290,6 +290,8 @@ AUTO_RECHARGE_RECONCILE_AFTER_SECONDS = int(os.environ.get("AUTO_RECHARGE_RECONC
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 CHECKOUT_SUCCESS_URL = os.environ.get("CHECKOUT_SUCCESS_URL", "http://127.0.0.1:8000/top-up/success")
 CHECKOUT_CANCEL_URL = os.environ.get("CHECKOUT_CANCEL_URL", "http://127.0.0.1:8000/top-up/cancel")
+# Where emails send people to act (e.g. update the card of a failed auto-recharge).
+CREDITS_APP_URL = os.environ.get("CREDITS_APP_URL", "http://127.0.0.1:8000/app/")
 
 LOGGING = {
     "version": 1,

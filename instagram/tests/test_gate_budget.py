@@ -150,3 +150,17 @@ def test_the_rule_is_read_again_on_the_first_request_after_any_change(twin, make
     response, extra, commits, sql = added(api, "/api/v1/profile/eco_emma/posts", baseline=baseline)
     assert response["X-Credits-Charged"] == "7"
     assert (extra, commits) == BUDGETS["paid"], sql  # cached again
+
+
+def test_auto_recharge_on_adds_nothing_to_a_charge_that_crosses_nothing(twin, make_user, provider):
+    """Its settings are read with the wallet row the capture updates anyway."""
+    from wallets.models import Wallet
+
+    user = make_user(balance=100)
+    Wallet.objects.filter(pk=user.pk).update(recharge_enabled=True, recharge_threshold=10, recharge_credits=500,
+                                             recharge_monthly_limit=1000)
+    api = client_for(user)
+    baseline = ungated_statements(api)
+    response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
+    assert response["X-Credits-Charged"] == "10"
+    assert (extra, commits) == BUDGETS["paid"], sql

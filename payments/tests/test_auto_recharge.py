@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
@@ -72,6 +73,12 @@ def charge(user, captured):
         hold = services.purchase_reserve(user_id=user.pk, action_type="test_action", reference=uuid.uuid4().hex,
                                          price=20).hold
         return services.purchase_capture(hold=hold)
+
+
+def dispatch_now() -> None:
+    from notifications.tasks import deliver_due
+
+    deliver_due.apply()
 
 
 def intents(stripe):
@@ -147,7 +154,7 @@ def test_eight_deliveries_at_once_credit_once(armed, stripe, anon, django_captur
 
 
 @pytest.mark.parametrize("outcome, reason", [("declined", "insufficient_funds"), ("requires_action", "requires_action")])
-def test_a_decline_or_3d_secure_turns_it_off_and_says_so_once(armed, stripe, outcome, reason,
+def test_a_decline_or_3d_secure_turns_it_off_and_says_so_once(armed, stripe, outcome, reason, mailoutbox,
                                                              django_capture_on_commit_callbacks):
     StripeHandler.intent_outcome = outcome
     charge(armed, django_capture_on_commit_callbacks)
@@ -158,6 +165,9 @@ def test_a_decline_or_3d_secure_turns_it_off_and_says_so_once(armed, stripe, out
     assert (body["enabled"], body["status"], body["last_failure"]) == (False, "disabled_after_failure", reason)
     [failed] = OutboxEvent.objects.filter(wallet_id=armed.pk, event_type="auto_recharge.failed")
     assert failed.data["reason"] == reason
+    dispatch_now()  # what the worker does after the commit: in-app notification and email
+    [email] = mail.outbox
+    assert email.subject == "Auto-recharge failed" and reason in email.body and "/app/" in email.body
     charge(armed, django_capture_on_commit_callbacks)  # still below: nothing starts while it is off
     assert Recharge.objects.count() == 1 and len(intents(stripe)) == 1
 
@@ -200,3 +210,33 @@ def test_a_worker_killed_after_asking_stripe_is_found_by_its_recharge(armed, str
     assert recharge.status == RechargeState.SUCCEEDED and recharge.payment_intent == "pi_test_1"
     assert len(intents(stripe)) == 1  # never paid twice
     assert Wallet.objects.get(pk=armed.pk).current_balance == 580
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_charges_ask_stripe_once(make_user, stripe, anon):
+    """Real threads, real commits: the recharge's task runs after the commit that started it."""
+    import threading
+
+    PricingRuleFactory(action_type="test_action", credits_per_action=20)
+    user = make_user(balance=420)
+    StripeCustomer.objects.create(wallet_id=user.pk, customer_id="cus_x", payment_method_id="pm_x",
+                                  card_brand="visa", card_last4="4242")
+    api = client_for(user)
+    assert api.put(AUTO, {"enabled": True, "threshold": 100, "credits": 500, "monthly_limit": 1000},
+                   format="json").status_code == 200
+    barrier = threading.Barrier(20)
+
+    def work(_):
+        try:
+            barrier.wait(timeout=30)
+            hold = services.purchase_reserve(user_id=user.pk, action_type="test_action",
+                                             reference=uuid.uuid4().hex, price=20).hold
+            return services.purchase_capture(hold=hold).charged
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(work, range(20))) == [20] * 20
+    assert len(intents(stripe)) == 1  # one PaymentIntent at Stripe
+    [recharge] = Recharge.objects.all()
+    assert recharge.status == RechargeState.PROCESSING and recharge.payment_intent == "pi_test_1"
