@@ -40,8 +40,11 @@ def stripe_customer_get_or_create(*, user) -> StripeCustomer:
     existing = StripeCustomer.objects.filter(wallet_id=user.pk).first()
     if existing is not None:
         return existing
-    customer_id = stripe_gateway.create_customer(wallet_id=user.pk, email=user.email)
-    customer, _ = StripeCustomer.objects.get_or_create(wallet_id=user.pk, defaults={"customer_id": customer_id})
+    # The same customer whoever asks first (Stripe answers a repeated idempotency key alike), so a
+    # concurrent request that recorded it first leaves nothing to do: no read back.
+    customer = StripeCustomer(wallet_id=user.pk, customer_id=stripe_gateway.create_customer(wallet_id=user.pk,
+                                                                                           email=user.email))
+    StripeCustomer.objects.bulk_create([customer], ignore_conflicts=True)
     return customer
 
 

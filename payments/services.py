@@ -33,7 +33,8 @@ def top_up_checkout(*, user, credits: int) -> TopUp:
         wallet_id=user.pk, credits=credits, amount_cents=price.total, currency=price.currency, provider="stripe"
     )
     try:
-        session = stripe_gateway.create_checkout_session(top_up=top_up, customer_email=user.email)
+        customer = recharges.stripe_customer_get_or_create(user=user)  # its card is kept for auto-recharge
+        session = stripe_gateway.create_checkout_session(top_up=top_up, customer_id=customer.customer_id)
     except Exception:
         TopUp.objects.filter(pk=top_up.pk).update(status=TopUpStatus.FAILED, updated_at=timezone.now())
         raise

@@ -47,8 +47,10 @@ def ensure_configured() -> None:
     _client()
 
 
-def create_checkout_session(*, top_up, customer_email: str = "") -> CheckoutSession:
-    params = {
+def checkout_session_params(*, top_up, customer_id: str) -> SessionCreateParams:
+    """A top-up's Checkout: paid by the wallet's customer, whose card is kept for payments made
+    without them (auto-recharge; Checkout tells the cardholder so)."""
+    return {
         "mode": "payment",
         "line_items": [
             {
@@ -60,16 +62,20 @@ def create_checkout_session(*, top_up, customer_email: str = "") -> CheckoutSess
                 },
             }
         ],
+        "customer": customer_id,
+        "payment_intent_data": {"setup_future_usage": "off_session"},
         "client_reference_id": str(top_up.pk),
         "metadata": {"top_up_id": str(top_up.pk), "user_id": str(top_up.wallet_id)},
         "success_url": settings.CHECKOUT_SUCCESS_URL,
         "cancel_url": settings.CHECKOUT_CANCEL_URL,
     }
-    if customer_email:
-        params["customer_email"] = customer_email
+
+
+def create_checkout_session(*, top_up, customer_id: str) -> CheckoutSession:
     try:
         session = _client().v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": f"top-up-{top_up.pk}"}
+            params=checkout_session_params(top_up=top_up, customer_id=customer_id),
+            options={"idempotency_key": f"top-up-{top_up.pk}"},
         )
     except stripe.StripeError as error:
         raise PaymentProviderFailed() from error

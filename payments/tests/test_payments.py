@@ -54,8 +54,10 @@ class TestCheckout:
         body = response.json()
         assert body["checkout_url"].startswith("https://checkout.stripe.test/pay/cs_test_")
         assert (body["credits"], body["amount_cents"], body["currency"], body["status"]) == (600, 5400, "usd", "pending")
-        path, form, headers = stripe_server.calls[0]
-        assert path == "/v1/checkout/sessions"
+        [(_, customer, _)] = [call for call in stripe_server.calls if call[0] == "/v1/customers"]
+        [(path, form, headers)] = [call for call in stripe_server.calls if call[0] == "/v1/checkout/sessions"]
+        assert customer["metadata[user_id]"] == str(user.pk)
+        assert (form["customer"], form["payment_intent_data[setup_future_usage]"]) == (f"cus_test_{user.pk}", "off_session")
         assert form["line_items[0][price_data][unit_amount]"] == "5400"
         assert form["metadata[top_up_id]"] == str(body["top_up_id"])
         assert headers["Authorization"] == "Bearer sk_test_123"
@@ -193,7 +195,9 @@ def test_checkout_and_webhook_query_budgets(api, anon, user, stripe_server):
     with CaptureQueriesContext(connection) as webhook:
         assert deliver(anon, event).status_code == 200
     assert purchased(user) == 100
-    assert len(statements(checkout)) <= 4  # user, tiers, top-up insert, provider reference update
+    # user, tiers, top-up insert, the wallet's Stripe customer (read; recorded the first time),
+    # provider reference update
+    assert len(statements(checkout)) <= 6
     # event insert and re-read, top-up lock, wallet lock, idempotency-key check, purchase grant,
     # wallet, ledger row (with its allocation), the top_up.completed outbox row, top-up completed,
     # event processed

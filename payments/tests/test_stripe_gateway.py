@@ -1,5 +1,6 @@
 """The gateway answers with our own values, never the SDK's objects."""
 
+from types import SimpleNamespace
 import pytest
 
 from payments import stripe_gateway
@@ -14,7 +15,7 @@ def test_a_checkout_session_is_our_dataclass(settings, user):
     top_up = TopUp.objects.create(wallet_id=user.pk, credits=100, amount_cents=1000)
     with FakeStripe() as server:
         settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = "sk_test_123", server.url
-        session = stripe_gateway.create_checkout_session(top_up=top_up)
+        session = stripe_gateway.create_checkout_session(top_up=top_up, customer_id="cus_1")
     assert type(session) is stripe_gateway.CheckoutSession
     assert session.id.startswith("cs_test_") and session.url.startswith("https://checkout.stripe.test/pay/")
 
@@ -66,6 +67,9 @@ def test_the_parameters_we_send_are_the_sdks_typed_parameters(settings):
     assert _check_against(payment, PaymentIntentCreateParams) == []
     setup = stripe_gateway.setup_session_params(customer_id="cus_1", wallet_id=2)
     assert _check_against(setup, SessionCreateParams) == []
+    top_up = SimpleNamespace(pk=3, wallet_id=2, credits=600, amount_cents=5400, currency="usd")
+    assert _check_against(stripe_gateway.checkout_session_params(top_up=top_up, customer_id="cus_1"),
+                          SessionCreateParams) == []
     # The check itself can fail.
     problems = _check_against({**setup, "mode": "subscribe", "custmer": "x"}, SessionCreateParams)
     assert [p.split(" ")[0] for p in problems] == ["mode='subscribe'", "custmer"]
