@@ -43,7 +43,7 @@ class PricingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
-    list_display = ["name", "monthly_credits", "rollover_cap", "is_default"]
+    list_display = ["name", "monthly_credits", "rollover_cap", "price_cents", "currency", "is_default"]
 
 
 @admin.register(TopUpTier)

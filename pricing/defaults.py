@@ -1,12 +1,12 @@
 """The default catalogue: loaded by a data migration and by `manage.py load_defaults`."""
 
 PACKAGES = [
-    # name, monthly_credits, rollover_cap, is_default
-    ("Free", 50, 0, True),
-    ("Starter", 100, 0, False),
-    ("Professional", 100, 50, False),
-    ("Business", 500, 250, False),
-    ("Enterprise", 2000, 1000, False),
+    # name, monthly_credits, rollover_cap, is_default, monthly price in cents (USD)
+    ("Free", 50, 0, True, 0),
+    ("Starter", 100, 0, False, 900),
+    ("Professional", 100, 50, False, 1500),
+    ("Business", 500, 250, False, 4900),
+    ("Enterprise", 2000, 1000, False, 14900),
 ]
 
 RULES = [
@@ -33,10 +33,13 @@ def load_top_up_tiers(TopUpTier) -> None:
 
 def load(Package, PricingRule, BulkTier) -> None:
     """Create what is missing; never overwrite what staff have changed."""
-    for name, monthly, cap, is_default in PACKAGES:
+    # An early migration (0002) calls this with the model of its time, before packages had prices.
+    priced = any(field.name == "price_cents" for field in Package._meta.get_fields())
+    for name, monthly, cap, is_default, price in PACKAGES:
         Package.objects.get_or_create(
             name=name,
-            defaults={"monthly_credits": monthly, "rollover_cap": cap, "is_default": is_default},
+            defaults={"monthly_credits": monthly, "rollover_cap": cap, "is_default": is_default,
+                      **({"price_cents": price} if priced else {})},
         )
     for action, credits, free, window, description, tiers in RULES:
         rule, created = PricingRule.objects.get_or_create(

@@ -14,6 +14,13 @@ class Package(models.Model):
         default=0, help_text="Unused monthly credits that survive a reset; the rest expire."
     )
     is_default = models.BooleanField(default=False, help_text="Given to every new wallet.")
+    price_cents = models.PositiveIntegerField(
+        default=0, help_text="Monthly price in the currency's smallest unit (0: free)."
+    )
+    currency = models.CharField(max_length=3, default="usd")
+    stripe_price_id = models.CharField(
+        max_length=255, blank=True, help_text="The Stripe Price a subscription to it is billed with (price_...)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

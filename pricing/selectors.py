@@ -66,6 +66,11 @@ def pricing_rules_forget() -> None:
         _cached = (None, {})
 
 
+def package_list() -> list[Package]:
+    """Every package, cheapest first."""
+    return list(Package.objects.order_by("price_cents", "monthly_credits", "name"))
+
+
 def package_get_default() -> Package:
     package = Package.objects.filter(is_default=True).first()
     if package is None:  # A database without the default rows: fall back rather than fail sign-up.

@@ -167,3 +167,13 @@ class SystemStatsSerializer(serializers.Serializer):
 class CalculateResponse(CalculateResponseSerializer):
     can_afford = serializers.BooleanField()
     current_balance = serializers.IntegerField()
+
+
+class PackageChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    monthly_credits = serializers.IntegerField()
+    rollover_cap = serializers.IntegerField()
+    price_cents = serializers.IntegerField(help_text="Monthly price in the currency's smallest unit (0: free).")
+    currency = serializers.CharField()
+    current = serializers.BooleanField(help_text="The wallet's own package.")

@@ -9,6 +9,7 @@ urlpatterns = [
     route("pricing/calculate", views.PricingCalculateView.as_view(), "pricing-calculate"),
     route("allowances", views.AllowancesView.as_view(), "allowances"),
     route("system/stats", views.SystemStatsView.as_view(), "system-stats"),
+    route("packages", views.PackageListView.as_view(), "packages"),
     route("grants", grants_api.GrantListView.as_view(), "grants"),
     route("admin/grants", grants_api.StaffGrantView.as_view(), "staff-grants"),
     route("transactions", history_api.TransactionListView.as_view(), "transactions"),

@@ -8,11 +8,12 @@ from rest_framework.views import APIView
 
 from common.periods import next_period, period_of
 from pricing.quotes import quote
-from pricing.selectors import pricing_rule_get, pricing_rule_list
+from pricing.selectors import package_list, pricing_rule_get, pricing_rule_list
 from pricing.serializers import CalculateRequestSerializer, CalculateResponseSerializer
 from transactions import selectors as ledger
 
 from . import selectors, serializers
+from .models import Wallet
 from .services import wallet_create, wallet_refresh
 
 WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
@@ -78,6 +79,18 @@ class AllowancesView(APIView):
     )
     def get(self, request):
         return Response(serializers.AllowancesSerializer(selectors.allowance_summary(wallet_id=request.user.pk)).data)
+
+
+class PackageListView(APIView):
+    @extend_schema(
+        responses={200: serializers.PackageChoiceSerializer(many=True)},
+        description="Every package a user may pick, cheapest first, with `current: true` on the wallet's own.",
+        tags=["subscription"],
+    )
+    def get(self, request):
+        current = Wallet.objects.filter(pk=request.user.pk).values_list("package_id", flat=True).first()
+        packages = [{**vars(p), "current": p.pk == current} for p in package_list()]
+        return Response(serializers.PackageChoiceSerializer(packages, many=True).data)
 
 
 class SystemStatsView(APIView):

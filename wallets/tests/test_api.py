@@ -212,3 +212,13 @@ def test_dashboard_query_count_does_not_grow_with_history(make_user):
             assert get(client, "dashboard").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_packages_lists_every_plan_with_its_price_and_the_current_one(api, user):
+    body = api.get("/api/v1/api/credits/packages").json()
+    assert [(p["name"], p["price_cents"], p["monthly_credits"]) for p in body] == [
+        ("Free", 0, 50), ("Starter", 900, 100), ("Professional", 1500, 100), ("Business", 4900, 500),
+        ("Enterprise", 14900, 2000),
+    ]
+    assert [p["name"] for p in body if p["current"]] == ["Free"]
+    assert {p["currency"] for p in body} == {"usd"}
