@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from pricing.quotes import quote_top_up
+from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.models import Recharge, RechargeState
 from wallets.services import (
@@ -32,6 +32,9 @@ from .models import StripeCustomer
 logger = logging.getLogger("credits.payments")
 
 SUCCEEDED = "succeeded"
+# A recharge started by a write that queued no task (an expiry, a catch-up inside another call) is
+# picked up by the reconciliation once it has waited this long for the task every charge queues.
+PENDING_GRACE_SECONDS = 30
 STILL_GOING = ("processing", "requires_confirmation", "requires_capture")  # wait for the webhook
 
 
@@ -98,7 +101,11 @@ def recharge_charge(*, recharge_id: int) -> None:
     if customer is None or not customer.has_card:
         recharge_fail(recharge_id=recharge.pk, reason="no_saved_card")
         return
-    price = _price(recharge)
+    try:
+        price = _price(recharge)
+    except TopUpOutOfRange:  # settings saved before the range changed: nothing Stripe can be asked for
+        recharge_fail(recharge_id=recharge.pk, reason="amount_out_of_range")
+        return
     payment = stripe_gateway.create_recharge_payment(
         recharge_id=recharge.pk, wallet_id=recharge.wallet_id, customer_id=customer.customer_id,
         payment_method_id=customer.payment_method_id, amount_cents=price.total, currency=price.currency,
@@ -114,7 +121,10 @@ def recharges_reconcile(*, now=None) -> int:
     ask Stripe what became of each, never paying twice (the same idempotency key, or the payment
     found by its recharge id). Returns how many were looked at."""
     now = now or timezone.now()
-    stale = recharges_to_reconcile(older_than=now - timedelta(seconds=settings.AUTO_RECHARGE_RECONCILE_AFTER_SECONDS))
+    stale = recharges_to_reconcile(
+        pending_before=now - timedelta(seconds=PENDING_GRACE_SECONDS),
+        processing_before=now - timedelta(seconds=settings.AUTO_RECHARGE_RECONCILE_AFTER_SECONDS),
+    )
     for recharge in stale:
         try:
             if recharge.status == RechargeState.PENDING:
@@ -132,6 +142,8 @@ def recharges_reconcile(*, now=None) -> int:
                 _settle(recharge, payment, credit=True)
         except PaymentProviderFailed:
             logger.warning("recharge %s: Stripe did not answer; next round", recharge.pk)
+        except Exception:  # one recharge's trouble never stops the others' reconciliation
+            logger.exception("recharge %s could not be reconciled; next round", recharge.pk)
     return len(stale)
 
 

@@ -240,3 +240,20 @@ def test_twenty_concurrent_charges_ask_stripe_once(make_user, stripe, anon):
     assert len(intents(stripe)) == 1  # one PaymentIntent at Stripe
     [recharge] = Recharge.objects.all()
     assert recharge.status == RechargeState.PROCESSING and recharge.payment_intent == "pi_test_1"
+
+
+def test_one_recharge_that_cannot_be_paid_never_stops_the_others(armed, stripe, make_user):
+    """A recharge outside the top-up range (settings saved before the range changed) fails on its
+    own; the reconciliation goes on to the next one."""
+    other = make_user(balance=10)
+    StripeCustomer.objects.create(wallet_id=other.pk, customer_id="cus_other", payment_method_id="pm_other")
+    long_ago = timezone.now() - timedelta(hours=1)
+    wallet = Wallet.objects.get(pk=armed.pk)
+    bad = Recharge.objects.create(wallet=wallet, credits=5, period=wallet.billing_cycle_start, updated_at=long_ago)
+    good = Recharge.objects.create(wallet=Wallet.objects.get(pk=other.pk), credits=500,
+                                   period=wallet.billing_cycle_start, updated_at=long_ago)
+    assert recharges_reconcile() == 2
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.status, bad.failure) == (RechargeState.FAILED, "amount_out_of_range")
+    assert good.status == RechargeState.PROCESSING and len(intents(stripe)) == 1

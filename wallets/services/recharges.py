@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outbox.events import EventType
 from outbox.services import event_emit
 from pricing.exceptions import InvalidAmount
+from pricing.quotes import TOP_UP_MAX_CREDITS
+from pricing.selectors import top_up_tier_list
 from transactions.models import TransactionType
 
 from ..locking import lock_wallet
@@ -45,8 +48,14 @@ def wallet_set_auto_recharge(*, user_id: int, settings: AutoRechargeSettings) ->
         raise InvalidAmount("Give either credits (top up by) or target_balance (top up to).")
     credits = None if settings.credits is None else _whole(settings.credits, "credits", low=1)
     target = None if settings.target_balance is None else _whole(settings.target_balance, "target_balance", low=1)
-    if target is not None and target <= threshold:
-        raise InvalidAmount("target_balance must be above the threshold.")
+    # Every recharge must be a top-up Stripe is asked for: within the top-up range. Topping up to a
+    # target starts below the threshold, so it buys at least target - threshold.
+    tiers = top_up_tier_list()
+    low = tiers[0].min_credits if tiers else 1
+    if credits is not None and not low <= credits <= TOP_UP_MAX_CREDITS:
+        raise InvalidAmount(f"credits must be between {low} and {TOP_UP_MAX_CREDITS} (the top-up range).")
+    if target is not None and not (target - threshold >= low and target <= TOP_UP_MAX_CREDITS):
+        raise InvalidAmount(f"target_balance must be at least {low} above the threshold and at most {TOP_UP_MAX_CREDITS}.")
     wallet = lock_wallet(user_id)
     wallet.recharge_enabled, wallet.recharge_threshold = bool(settings.enabled), threshold
     wallet.recharge_credits, wallet.recharge_target, wallet.recharge_monthly_limit = credits, target, limit
@@ -113,6 +122,13 @@ def recharge_fail(*, recharge_id: int, reason: str) -> Recharge:
     return recharge
 
 
-def recharges_to_reconcile(*, older_than) -> list[Recharge]:
-    """Recharges still in flight since before `older_than`: a worker that died, a webhook lost."""
-    return list(Recharge.objects.filter(status__in=IN_FLIGHT, updated_at__lt=older_than).order_by("pk")[:500])
+def recharges_to_reconcile(*, pending_before, processing_before) -> list[Recharge]:
+    """Recharges still in flight: pending since before `pending_before` (no task asked for their
+    payment: a worker that died, a write that queues none), processing since before
+    `processing_before` (a webhook lost)."""
+    return list(
+        Recharge.objects.filter(
+            Q(status=RechargeState.PENDING, updated_at__lt=pending_before)
+            | Q(status=RechargeState.PROCESSING, updated_at__lt=processing_before)
+        ).order_by("updated_at")[:500]
+    )

@@ -1,10 +1,16 @@
 """What the SQL and the Python sides share is held equal here: the outcome enums, what a grant
-source means (bucket, default priority, label), the alert states, the user table events name."""
+source means (bucket, default priority, label), the alert states, the user table events name, the
+period a moment falls in."""
+
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.db import connection
 
+from common.periods import period_of
 from common.sql_objects import sql_objects
 from wallets.models import GrantSource
 from wallets.outcomes import AlertState, ReserveOutcome, SettleOutcome
@@ -46,3 +52,10 @@ def test_events_name_the_projects_user_table():
     """outbox_event_data.sql reads the owner's username from Django's user table, by name."""
     [event_data] = [o for o in sql_objects("outbox") if o.name == "outbox_event_data"]
     assert f"FROM {get_user_model()._meta.db_table} u" in event_data.text
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.sampled_from(
+    [timezone.utc, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))])))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_database_names_a_moments_period_as_python_does(moment):
+    assert one("SELECT wallets_period_of(%s)", [moment]) == period_of(moment)

@@ -135,3 +135,46 @@ def test_nothing_starts_when_off_or_disabled_after_a_failure(make_user, rule):
     recharge_on(user, recharge_status="disabled_after_failure")
     charge(user)
     assert not Recharge.objects.exists()
+
+
+def test_a_locked_wallet_starts_no_recharge(make_user, rule):
+    user = make_user(balance=120)
+    recharge_on(user)
+    charge(user)
+    services.wallet_set_status(user_id=user.pk, status="locked")
+    services.credits_adjust(user_id=user.pk, amount=-30, reason="staff correction below the threshold")
+    assert not Recharge.objects.exists()
+
+
+def test_settings_keep_every_recharge_inside_the_top_up_range(user):
+    from pricing.exceptions import InvalidAmount
+    from wallets.services import AutoRechargeSettings, wallet_set_auto_recharge
+
+    def save(**kwargs):
+        settings = {"enabled": True, "threshold": 100, "credits": None, "target_balance": None, "monthly_limit": 1000}
+        return wallet_set_auto_recharge(user_id=user.pk, settings=AutoRechargeSettings(**{**settings, **kwargs}))
+
+    for bad in ({"credits": 5}, {"credits": 200_000}, {"target_balance": 105}, {"target_balance": 200_000},
+                {"credits": 50, "target_balance": 300}, {}):
+        with pytest.raises(InvalidAmount):
+            save(**bad)
+    assert save(target_balance=110).recharge_target == 110  # buys at least 10 (the smallest top-up)
+
+
+def test_a_release_after_midnight_rolls_the_month_over_before_expiring(rule):
+    """A hold on January's grant released in February: the reset decides the rollover on what the
+    grant still holds (the released credits included), before what is past its expiry expires."""
+    from pricing.models import Package
+    from wallets.models import Grant, Hold
+
+    with time_machine.travel(datetime(2026, 1, 10, tzinfo=timezone.utc), tick=False):
+        user = UserFactory()  # January's 50 credits
+        Wallet.objects.filter(pk=user.pk).update(package=Package.objects.get(name="Professional"))  # 50 roll over
+    with time_machine.travel(datetime(2026, 1, 31, 23, 59, 59, tzinfo=timezone.utc), tick=False):
+        hold = services.purchase_reserve(user_id=user.pk, action_type="test_action", reference="late", price=20).hold
+    with time_machine.travel(datetime(2026, 2, 1, 0, 0, 1, tzinfo=timezone.utc), tick=False):
+        services.credits_release(hold=hold)  # its request failed just after midnight
+    assert Grant.objects.get(wallet_id=user.pk, source="rollover").amount == 50
+    assert Hold.objects.get(pk=hold.pk).status == "released"
+    assert Wallet.objects.get(pk=user.pk).current_balance == 50 + 100
+    assert ledger_problems(stale_holds=False) == []

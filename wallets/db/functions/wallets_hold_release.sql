@@ -1,15 +1,17 @@
 -- Give a held hold's credits back to the grants that hold them and its free units back to the
 -- month, marking it `p_status` (`released`: its request failed; `expired`: its request died).
--- Credits of a grant that expired while they were held expire now (wallets_grants_expire_due).
+-- Credits of a grant that expired while they were held expire now (wallets_grants_expire_due), after
+-- the month's reset if one is due (a monthly grant's rollover is decided on what it still holds).
 -- A hold settled before changes nothing and says how. Outcomes: wallets_settle_outcome.
 CREATE OR REPLACE FUNCTION wallets_hold_release(p_wallet integer, p_hold bigint, p_status text, p_now timestamptz,
                                                 OUT outcome wallets_settle_outcome)
 LANGUAGE plpgsql AS $$
 DECLARE
     h record;
+    w record;
     past_expiry boolean;
 BEGIN
-    PERFORM 1 FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    SELECT status, billing_cycle_start INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
     IF NOT FOUND THEN
         outcome := 'missing';
         RETURN;
@@ -40,6 +42,9 @@ BEGIN
         )
         SELECT coalesce(bool_or(expires_at <= p_now), false) INTO past_expiry FROM back;
         IF past_expiry THEN
+            IF w.status = 'active' AND w.billing_cycle_start < wallets_period_of(p_now) THEN
+                PERFORM wallets_roll_over(p_wallet, p_wallet + 1, wallets_period_of(p_now), p_now);
+            END IF;
             PERFORM wallets_grants_expire_due(p_wallet, p_now);
         END IF;
     END IF;
