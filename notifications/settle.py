@@ -44,13 +44,27 @@ FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(attempted)s::bool[], %(ne
 WHERE d.id = s.id AND d.lease_token = %(token)s
 """
 
-ENDPOINTS_RECOVERED = """
-UPDATE notifications_endpoint SET failing_since = NULL WHERE id = ANY(%(ids)s) AND failing_since IS NOT NULL
-"""
-
-ENDPOINTS_FAILING = """
-UPDATE notifications_endpoint SET failing_since = COALESCE(failing_since, %(now)s) WHERE id = ANY(%(ids)s)
-RETURNING id, url, failing_since
+# A success clears an endpoint's failure clock, a failure starts it (both in one batch: it failed
+# after answering, so its clock starts now). One statement, rows locked in id order so that two
+# workers settling batches of the same endpoints never deadlock; an endpoint that only succeeded and
+# was not failing is not touched (nor locked).
+ENDPOINTS_CLOCK = """
+WITH s AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(recovered)s::bool[], %(failed)s::bool[]) AS s(id, recovered, failed)
+),
+locked AS (
+    SELECT p.id FROM notifications_endpoint p JOIN s ON s.id = p.id
+    WHERE s.failed OR p.failing_since IS NOT NULL
+    ORDER BY p.id
+    FOR UPDATE OF p
+)
+UPDATE notifications_endpoint p
+SET failing_since = CASE WHEN NOT s.failed THEN NULL
+                         WHEN s.recovered THEN %(now)s
+                         ELSE COALESCE(p.failing_since, %(now)s) END
+FROM s, locked
+WHERE p.id = s.id AND locked.id = p.id
+RETURNING p.id, p.url, p.failing_since
 """
 
 
@@ -96,25 +110,25 @@ def deliveries_settle(*, lease: Lease, outcomes: list[Outcome], now: datetime) -
 
 
 def _endpoints_settle(cursor, logged: list[Outcome], gave_up: set[int], now: datetime, window: timedelta) -> None:
-    """A success clears an endpoint's failure clock; a failure starts it. Given up on a delivery (its
-    event's window is over), or failing for a whole window with no success: disabled, staff told."""
-    recovered = sorted({o.delivery.endpoint.id for o in logged if o.delivered})
-    failed = [o for o in logged if not o.delivered]
-    if recovered:
-        cursor.execute(ENDPOINTS_RECOVERED, {"ids": recovered})
-    if not failed:
-        return
-    by_endpoint: dict[int, list[Outcome]] = {}
-    for outcome in failed:
-        by_endpoint.setdefault(outcome.delivery.endpoint.id, []).append(outcome)
-    for endpoint_id, outcomes in by_endpoint.items():
+    """Move the endpoints' failure clocks. Given up on a delivery (its event's window is over), or
+    failing for a whole window with no success: disabled, staff told."""
+    recovered = {o.delivery.endpoint.id for o in logged if o.delivered}
+    failed: dict[int, list[Outcome]] = {}
+    for outcome in logged:
+        if not outcome.delivered:
+            failed.setdefault(outcome.delivery.endpoint.id, []).append(outcome)
+    for outcomes in failed.values():
         first = outcomes[0]
         logger.warning("webhook delivery %s to %s failed (attempt %s): %s%s", first.delivery.id,
                        first.delivery.endpoint.url, first.delivery.attempts + 1, first.error,
                        f" (and {len(outcomes) - 1} more deliveries of this batch)" if len(outcomes) > 1 else "")
-    cursor.execute(ENDPOINTS_FAILING, {"ids": sorted(by_endpoint), "now": now})
+    ids = sorted(recovered | set(failed))
+    if not ids:
+        return
+    cursor.execute(ENDPOINTS_CLOCK, {"ids": ids, "recovered": [i in recovered for i in ids],
+                                     "failed": [i in failed for i in ids], "now": now})
     for endpoint_id, url, failing_since in cursor.fetchall():
-        if endpoint_id in gave_up or failing_since <= now - window:
-            error = by_endpoint[endpoint_id][-1].error
+        if endpoint_id in failed and (endpoint_id in gave_up or failing_since <= now - window):
+            error = failed[endpoint_id][-1].error
             endpoint_disable(endpoint_id=endpoint_id, url=url,
                              reason=f"Failing since {failing_since:%Y-%m-%d %H:%M} UTC: {error}"[:255])
