@@ -307,6 +307,8 @@ WEBHOOK_CONNECTIONS_PER_ENDPOINT = int(os.environ.get("WEBHOOK_CONNECTIONS_PER_E
 # How long one run of beat's sweep keeps fanning out and delivering before it hands over to the next.
 WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "55"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# The SMTP server's deadline (Django waits forever without one); a failed email is logged, not retried.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT_SECONDS", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "credits@localhost")
 
 # Hardening: bounds on client input, deadlines on every dependency (README, "Limits and deadlines").
