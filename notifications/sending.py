@@ -47,8 +47,9 @@ class AttemptTimedOut(Exception):
 
 
 class EndpointSenders:
-    """The kept-alive connections of one worker's run: one client and a few sending threads per
-    endpoint, reused across batches, closed at the end (`with`)."""
+    """The kept-alive connections of one worker's run: one client (httpx's may be shared between
+    threads) and as many sending threads as it has connections per endpoint, reused across
+    batches, closed at the end (`with`)."""
 
     def __init__(self, client: httpx.Client | None = None):
         self._shared_client = client

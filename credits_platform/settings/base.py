@@ -303,7 +303,7 @@ WEBHOOK_RETRY_WINDOW_HOURS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", 
 # released), and sent to each endpoint over this many kept-alive connections at once.
 WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "500"))
 WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
-WEBHOOK_CONNECTIONS_PER_ENDPOINT = int(os.environ.get("WEBHOOK_CONNECTIONS_PER_ENDPOINT", "4"))
+WEBHOOK_CONNECTIONS_PER_ENDPOINT = int(os.environ.get("WEBHOOK_CONNECTIONS_PER_ENDPOINT", "2"))
 # How long one run of beat's sweep keeps fanning out and delivering before it hands over to the next.
 WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "55"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
