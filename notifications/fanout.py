@@ -66,12 +66,13 @@ def events_dispatch(*, event_ids: list[int] | None = None, limit: int = 500) -> 
     wallets: set[int] = set()
     done = 0
     while done < limit:
-        batch = events_dispatch_batch(event_ids=event_ids, limit=min(settings.WEBHOOK_BATCH_SIZE, limit - done))
-        if not batch:
-            break
+        size = min(settings.WEBHOOK_BATCH_SIZE, limit - done)
+        batch = events_dispatch_batch(event_ids=event_ids, limit=size)
         done += len(batch)
         wallets.update(event.wallet_id for event in batch)
         emails_send(event_ids=[event.id for event in batch if event.event_type in EMAILED])
+        if len(batch) < size:  # nothing more was waiting (the on-commit task's one event: one batch)
+            break
     return sorted(wallets)
 
 

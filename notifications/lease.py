@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 
 from outbox.models import OutboxEvent
 
@@ -84,7 +84,9 @@ def deliveries_lease(*, now: datetime, seconds: float, limit: int, wallet_ids: l
         only, params["wallets"] = "AND d.wallet_id = ANY(%(wallets)s)", list(wallet_ids)
     endpoints: dict[int, EndpointTarget] = {}
     deliveries = []
-    with transaction.atomic(), connection.cursor() as cursor:
+    if connection.in_atomic_block:
+        raise RuntimeError("a lease commits before its HTTP calls: claim outside any transaction")
+    with connection.cursor() as cursor:  # autocommit: the statement is its own transaction
         cursor.execute(CLAIM.format(only=only), params)
         rows = cursor.fetchall()
     for (pk, attempts, endpoint_id, url, enabled, secret, previous, previous_until,
