@@ -11,7 +11,7 @@ from pathlib import Path
 from .common import BENCH_DB
 
 PATH = Path(os.environ.get("CREDITS_DATA_DIR", Path(__file__).resolve().parent.parent / ".data")) / f"{BENCH_DB}-results.json"
-KEYS = ("gate_ratio", "hot_ratio", "core_ratio")
+KEYS = ("gate_ratio", "hot_ratio", "core_ratio", "events_ratio")
 
 
 def record(**ratios: float) -> None:

@@ -1,5 +1,6 @@
 """Managing webhook endpoints (admin and `manage.py webhook_endpoint_add`)."""
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -11,6 +12,8 @@ from outbox.events import EventType
 from .models import Endpoint
 from .signing import secret_generate
 from .targets import TargetRefused, target_check
+
+logger = logging.getLogger("credits.webhooks")
 
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -52,3 +55,9 @@ def endpoint_rotate_secret(*, endpoint: Endpoint) -> str:
 
 def endpoint_enable(*, endpoint: Endpoint) -> None:
     Endpoint.objects.filter(pk=endpoint.pk).update(enabled=True, disabled_reason="", failing_since=None)
+
+
+def endpoint_disable(*, endpoint_id: int, url: str, reason: str) -> None:
+    """Stop sending to an endpoint that failed too long; staff see it (admin banner, error log)."""
+    if Endpoint.objects.filter(pk=endpoint_id, enabled=True).update(enabled=False, disabled_reason=reason):
+        logger.error("webhook endpoint %s (%s) disabled: %s", endpoint_id, url, reason)

@@ -52,6 +52,8 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # A worker claims a delivery by moving this forward (no row lock is held across the HTTP call).
     leased_until = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the lease: a worker whose lease ran out (and was taken over) settles nothing.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -60,7 +62,8 @@ class Delivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="one_delivery_per_event_endpoint")]
         indexes = [
-            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due_idx"),
+            # In the claim's order (due first, then event order), so a claim reads only what it takes.
+            models.Index(fields=["next_attempt_at", "event"], condition=Q(status="pending"), name="delivery_due_order_idx"),
             models.Index(fields=["endpoint", "wallet_id", "event"], condition=Q(status="pending"),
                          name="delivery_order_idx"),
         ]

@@ -314,7 +314,16 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # Deliveries are retried with backoff until this long after the event; then the endpoint is disabled.
 WEBHOOK_RETRY_WINDOW_HOURS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", "24"))
+# Deliveries are claimed in batches under a lease (a batch is sent within it, or what is left is
+# released), and sent to each endpoint over this many kept-alive connections at once.
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "500"))
+WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
+WEBHOOK_CONNECTIONS_PER_ENDPOINT = int(os.environ.get("WEBHOOK_CONNECTIONS_PER_ENDPOINT", "2"))
+# How long one run of beat's sweep keeps fanning out and delivering before it hands over to the next.
+WEBHOOK_SWEEP_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "55"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# The SMTP server's deadline (Django waits forever without one); a failed email is logged, not retried.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT_SECONDS", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "credits@localhost")
 
 # Hardening: bounds on client input, deadlines on every dependency (README, "Limits and deadlines").

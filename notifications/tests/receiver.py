@@ -1,8 +1,13 @@
-"""A real HTTP receiver on a local port: records every request and answers from a script."""
+"""A real HTTP receiver on a local port: records every request and answers from a script.
+
+It speaks HTTP/1.1 with keep-alive by default, as real receivers do, so a sender that keeps its
+connections open is measured and tested as it runs in production (`keep_alive=False`: one
+connection per request, as HTTP/1.0)."""
 
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 
 @dataclass
@@ -18,15 +23,27 @@ class Receiver:
     default: int = 200
     headers: dict = field(default_factory=dict)  # extra response headers (e.g. Location)
     received: list = field(default_factory=list)
+    keep_alive: bool = True
+    # Called with each request before it is answered (a test may block here to hold a request in
+    # flight); it may return a status, which then overrides the script.
+    on_request: Callable[[Received], int | None] | None = None
 
     def start(self) -> "Receiver":
         receiver = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+
             def do_POST(self):  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
+                request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                with lock:  # arrival order and the script's turns stay consistent across connections
+                    receiver.received.append(request)
+                    status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
+                if receiver.on_request is not None:
+                    status = receiver.on_request(request) or status
                 self.send_response(status)
                 for name, value in receiver.headers.items():
                     self.send_header(name, value)

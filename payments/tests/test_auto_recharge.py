@@ -76,9 +76,10 @@ def charge(user, captured):
 
 
 def dispatch_now() -> None:
-    from notifications.tasks import deliver_due
+    """The worker's fan-out after the commit: in-app notifications and emails (deliveries need none here)."""
+    from notifications.fanout import events_dispatch
 
-    deliver_due.apply()
+    events_dispatch()
 
 
 def intents(stripe):
