@@ -25,5 +25,5 @@ def auto_recharge_summary(*, wallet_id: int) -> dict:
         "wallet": wallet,
         "payment_method": customer if customer is not None and customer.has_card else None,
         "recharged_this_month": recharged,
-        "last_failure": last[1] or "failed" if last and last[0] == RechargeState.FAILED else None,
+        "last_failure": (last[1] or "failed") if last and last[0] == RechargeState.FAILED else None,
     }

@@ -132,13 +132,12 @@ def grants_add(
         description, idempotency_key, actor_id, event_type, json_param(event_data or {}), timezone.now(),
     ])
     added = [Added(*row) for row in rows]
-    if len(added) == 1:
+    if len(added) == 1:  # one wallet (a top-up, a correction): its events queued at once, its write logged
         events_queued(added[0].event_ids)
+        logger.info("ledger write wallet=%s type=%s amount=%s delta=%s key=%s", added[0].wallet_id,
+                    transaction_type, amount, amount, idempotency_key)
     elif any(a.event_ids for a in added):
         events_emitted_in_bulk()  # thousands at once: the dispatcher sweeps them
-    for a in added if len(added) == 1 else ():
-        logger.info("ledger write wallet=%s type=%s amount=%s delta=%s key=%s", a.wallet_id, transaction_type,
-                    amount, amount, idempotency_key)
     return added
 
 
