@@ -20,6 +20,7 @@ run: install
 
 test: install
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	@$(BIN)/python -m ops.service_check postgres redis
 	@# The TypeScript client's tools, for its drift test (which falls back to a hash check without them).
 	@if command -v npm >/dev/null 2>&1 && [ ! -x clients/typescript/node_modules/.bin/tsc ]; then \

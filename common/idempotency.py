@@ -53,8 +53,8 @@ class IdempotencyKeyInFlight(DomainError):
 
 # For the operations' OpenAPI decorations.
 SCHEMA_PARAMETER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=r"^[\x20-\x7E]{1,255}$",
-    description="A retry with the same key returns the first answer and moves nothing again; the same key "
+    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=r"^[\x20-\x7E]{0,255}$",
+    description="Empty: no key. A retry with the same key returns the first answer and moves nothing again; the same key "
                 "on another request is 409 `idempotency_key_reused`.",
 )
 SCHEMA_RESPONSES = {

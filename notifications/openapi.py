@@ -16,6 +16,14 @@ BALANCES = {
 }
 THRESHOLD = {"threshold": {**INT, "description": "The wallet's low_balance_threshold."},
              "ledger_entry_id": {**INT, "nullable": True, "description": "The ledger row that caused it (null when a threshold change fired it)."}}
+PLAN = {
+    "package": {**STR, "description": "The package the wallet has now."},
+    "status": {**STR, "description": "incomplete, active, past_due, canceled or unpaid."},
+    "current_period_end": NULLABLE_TIME,
+    "cancel_at_period_end": {"type": "boolean"},
+    "pending_package": {**STR, "nullable": True, "description": "A downgrade waiting for the period's end."},
+    "credits": {**INT, "description": "Credits this event granted (0: none)."},
+}
 GRANT = {"grant_id": INT, "source": STR, "credits": INT, "expires_at": NULLABLE_TIME, "reason": STR}
 
 DATA = {
@@ -33,6 +41,9 @@ DATA = {
     EventType.WALLET_UNLOCKED: {**OWNER, **BALANCES},
     EventType.AUTO_RECHARGE_SUCCEEDED: {**OWNER, **BALANCES, "credits": INT},
     EventType.AUTO_RECHARGE_FAILED: {**OWNER, **BALANCES, "reason": STR},
+    **{kind: {**OWNER, **PLAN} for kind in (
+        EventType.SUBSCRIPTION_ACTIVATED, EventType.SUBSCRIPTION_RENEWED, EventType.SUBSCRIPTION_CHANGED,
+        EventType.SUBSCRIPTION_PAST_DUE, EventType.SUBSCRIPTION_CANCELED)},
 }
 
 

@@ -16,3 +16,8 @@ class EventType(models.TextChoices):
     WALLET_UNLOCKED = "wallet.unlocked", "Wallet unlocked"
     AUTO_RECHARGE_SUCCEEDED = "auto_recharge.succeeded", "Auto-recharge succeeded"
     AUTO_RECHARGE_FAILED = "auto_recharge.failed", "Auto-recharge failed"
+    SUBSCRIPTION_ACTIVATED = "subscription.activated", "Subscription activated"
+    SUBSCRIPTION_RENEWED = "subscription.renewed", "Subscription renewed"
+    SUBSCRIPTION_CHANGED = "subscription.changed", "Subscription changed"
+    SUBSCRIPTION_PAST_DUE = "subscription.past_due", "Subscription payment failed"
+    SUBSCRIPTION_CANCELED = "subscription.canceled", "Subscription canceled"

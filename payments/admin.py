@@ -3,7 +3,7 @@ from django.contrib import admin
 from common.admin_readonly import ReadOnlyAdmin, WalletOwnerColumn
 from common.paginators import EstimatedCountPaginator
 
-from .models import PaymentEvent, TopUp
+from .models import PaymentEvent, Subscription, TopUp
 
 
 @admin.register(TopUp)
@@ -23,3 +23,17 @@ class PaymentEventAdmin(ReadOnlyAdmin):
     list_filter = ["event_type"]
     search_fields = ["=event_id"]
     show_full_result_count = False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(WalletOwnerColumn, ReadOnlyAdmin):
+    """Subscriptions as Stripe's webhooks left them; changes are made at Stripe (or by the owner)."""
+
+    list_display = ["stripe_subscription_id", "username", "package", "status", "current_period_start",
+                    "current_period_end", "cancel_at_period_end", "pending_package", "upgrade_to", "locked_wallet"]
+    list_select_related = ["wallet__user", "package", "pending_package", "upgrade_to"]
+    list_filter = ["status", "cancel_at_period_end", "package"]
+    search_fields = ["=wallet__user__username", "=stripe_subscription_id", "=customer_id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    raw_id_fields = ["wallet"]

@@ -39,3 +39,32 @@ class CardRequired(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "payment_method_required"
     detail = "Save a card first (POST auto-recharge/setup): auto-recharge pays with it."
+
+
+class InvalidPackage(DomainError):
+    code = "invalid_package"
+    detail = "No such package for sale: pick one of GET packages with a price (to return to Free, cancel)."
+
+
+class AlreadySubscribed(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "already_subscribed"
+    detail = "This wallet already has a subscription: change its plan instead (POST subscription/change)."
+
+
+class SubscriptionRequired(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "subscription_required"
+    detail = "This wallet has no subscription to change: subscribe first (POST subscription/checkout)."
+
+
+class SamePackage(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "same_package"
+    detail = "The subscription is on this package already."
+
+
+class ChangeInProgress(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "change_in_progress"
+    detail = "An upgrade is waiting for its payment; try again when it is paid or has failed."

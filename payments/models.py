@@ -81,3 +81,60 @@ class StripeCustomer(models.Model):
     @property
     def has_card(self) -> bool:
         return bool(self.payment_method_id)
+
+
+class SubscriptionStatus(models.TextChoices):
+    """Stripe's own statuses of a subscription (those a monthly plan without trials goes through)."""
+
+    INCOMPLETE = "incomplete", "Incomplete"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    UNPAID = "unpaid", "Unpaid"
+    CANCELED = "canceled", "Canceled"
+
+
+LIVE_STATUSES = (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE,
+                 SubscriptionStatus.UNPAID)
+
+
+class Subscription(models.Model):
+    """A wallet's subscription at Stripe Billing, as its webhooks told us (services in `subscriptions`).
+
+    The wallet holds what the plan means for credits (its package, the last period paid); this row
+    holds Stripe's side and what is waiting: a downgrade for the period's end, an upgrade for its
+    invoice to be paid."""
+
+    wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="subscriptions")
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    package = models.ForeignKey("pricing.Package", on_delete=models.PROTECT, related_name="+",
+                                help_text="The plan paid for now.")
+    status = models.CharField(max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.INCOMPLETE)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    pending_package = models.ForeignKey(
+        "pricing.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="A downgrade, applied by the first period paid from `pending_from` on.",
+    )
+    pending_from = models.DateField(null=True, blank=True)
+    upgrade_to = models.ForeignKey(
+        "pricing.Package", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="An upgrade whose prorated invoice is not paid yet (it applies when it is).",
+    )
+    upgrade_at = models.DateTimeField(null=True, blank=True, help_text="When the upgrade was asked (its proration date).")
+    locked_wallet = models.BooleanField(default=False, help_text="It locked the wallet for want of payment.")
+    payment_url = models.URLField(max_length=1000, blank=True, help_text="The unpaid invoice's page, to pay it.")
+    last_invoice_id = models.CharField(max_length=255, blank=True, help_text="The last invoice applied as paid.")
+    stripe_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the newest Stripe event applied: an older one moves nothing back."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["wallet", "-created_at"], name="subscription_wallet_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_subscription_id} ({self.status})"

@@ -69,3 +69,31 @@ class AutoRechargeSerializer(serializers.Serializer):
 class SetupSerializer(serializers.Serializer):
     checkout_url = serializers.URLField(source="url")
     session_id = serializers.CharField(source="id")
+
+
+class PlanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    monthly_credits = serializers.IntegerField()
+    price_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    package = PlanSerializer(help_text="The wallet's package now (the default one without a subscription).")
+    status = serializers.ChoiceField(choices=["none", "incomplete", "active", "past_due", "canceled", "unpaid"])
+    current_period_start = serializers.DateTimeField(allow_null=True)
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    pending_package = PlanSerializer(allow_null=True, help_text="A downgrade waiting for the period's end.")
+    upgrade_pending = PlanSerializer(allow_null=True, help_text="An upgrade waiting for its invoice to be paid.")
+    payment_url = serializers.CharField(allow_null=True, help_text="Where to pay the invoice that failed.")
+    wallet_status = serializers.ChoiceField(choices=["active", "locked"])
+
+
+class SubscriptionRequestSerializer(StrictSerializer):
+    package = serializers.IntegerField(min_value=1, max_value=2_147_483_647, help_text="A package id (GET packages).")
+
+
+class RedirectSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Where to send the buyer (Stripe Checkout or the customer portal).")

@@ -15,7 +15,7 @@ from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
 
-from . import recharges, stripe_gateway
+from . import recharges, stripe_gateway, subscriptions
 from .exceptions import EventNotReady, EventRejected
 from .models import PaymentEvent, TopUp, TopUpStatus
 from .stripe_gateway import WebhookEvent
@@ -120,21 +120,34 @@ def top_up_refund(charge: dict) -> TopUp | None:
 
 
 def checkout_completed(session: dict):
-    """A top-up paid, or (`setup` mode) a card saved: the card itself arrives as payment_method.attached."""
+    """A top-up paid, a subscription started, or (`setup` mode) a card saved: the card itself arrives
+    as payment_method.attached."""
     if session.get("mode") == "setup":
         return None
+    if session.get("mode") == "subscription":
+        return subscriptions.checkout_completed(session)
     return top_up_complete(session)
 
 
+def _object_only(handler):
+    """A handler that needs the event's object, not when Stripe made the event."""
+    return lambda obj, created: handler(obj)
+
+
+# Each takes the event's object and when Stripe made the event (a datetime, or None).
 HANDLERS = {
-    "checkout.session.completed": checkout_completed,
-    "checkout.session.async_payment_succeeded": top_up_complete,
-    "checkout.session.expired": top_up_fail,
-    "checkout.session.async_payment_failed": top_up_fail,
-    "charge.refunded": top_up_refund,
-    "payment_method.attached": recharges.card_saved,
-    "payment_intent.succeeded": recharges.payment_intent_succeeded,
-    "payment_intent.payment_failed": recharges.payment_intent_failed,
+    "checkout.session.completed": _object_only(checkout_completed),
+    "checkout.session.async_payment_succeeded": _object_only(top_up_complete),
+    "checkout.session.expired": _object_only(top_up_fail),
+    "checkout.session.async_payment_failed": _object_only(top_up_fail),
+    "charge.refunded": _object_only(top_up_refund),
+    "payment_method.attached": _object_only(recharges.card_saved),
+    "payment_intent.succeeded": _object_only(recharges.payment_intent_succeeded),
+    "payment_intent.payment_failed": _object_only(recharges.payment_intent_failed),
+    "invoice.paid": subscriptions.invoice_paid,
+    "invoice.payment_failed": subscriptions.invoice_payment_failed,
+    "customer.subscription.updated": subscriptions.subscription_updated,
+    "customer.subscription.deleted": subscriptions.subscription_deleted,
 }
 
 
@@ -158,7 +171,7 @@ def payment_event_process(event: WebhookEvent) -> PaymentEvent:
         if handler is not None:
             try:
                 with transaction.atomic():  # a savepoint: a failure undoes the handler, not the receipt
-                    handler(event.object)
+                    handler(event.object, subscriptions.event_time(event.created))
             except EventNotReady as error:
                 failure, record.error = error, error.detail
             except Exception as error:

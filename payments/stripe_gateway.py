@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import stripe
 from django.conf import settings
-from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
+from stripe.params import CustomerCreateParams, PaymentIntentCreateParams, SubscriptionUpdateParams
+from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
 from stripe.params.checkout import SessionCreateParams
 
 from common.parsers import loads_bounded
@@ -31,6 +32,7 @@ class WebhookEvent:
     type: str
     object: dict
     payload: dict
+    created: int | None = None  # when Stripe made the event (what orders two events about one object)
 
 
 def _client() -> stripe.StripeClient:
@@ -110,8 +112,10 @@ def verify_event(payload: bytes, signature: str) -> WebhookEvent:
         raise InvalidSignature("The webhook body is not a Stripe event.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise InvalidSignature("The webhook body is not a Stripe event.")
+    created = event.get("created")
     return WebhookEvent(
-        id=event["id"], type=event.get("type", ""), object=event["data"].get("object") or {}, payload=event
+        id=event["id"], type=event.get("type", ""), object=event["data"].get("object") or {}, payload=event,
+        created=created if isinstance(created, int) and not isinstance(created, bool) else None,
     )
 
 
@@ -190,9 +194,9 @@ def create_recharge_payment(*, recharge_id: int, wallet_id: int, customer_id: st
     try:
         intent = _client().v1.payment_intents.create(params=params, options={"idempotency_key": f"recharge-{recharge_id}"})
     except stripe.CardError as error:  # a decline, or the bank wants the cardholder (authentication_required)
-        intent = getattr(error.error, "payment_intent", None) if error.error else None
+        declined = getattr(error.error, "payment_intent", None) if error.error else None
         reason = (error.error.decline_code or error.error.code or "card_declined") if error.error else "card_declined"
-        return Payment(id=getattr(intent, "id", "") or "", status="requires_payment_method", failure=reason)
+        return Payment(id=getattr(declined, "id", "") or "", status="requires_payment_method", failure=reason)
     except stripe.StripeError as error:
         raise PaymentProviderFailed() from error
     return _payment(intent)
@@ -212,3 +216,88 @@ def find_recharge_payment(recharge_id: int) -> Payment | None:
     except stripe.StripeError as error:
         raise PaymentProviderFailed() from error
     return _payment(found.data[0]) if found.data else None
+
+
+# --- subscriptions (Stripe Billing) ------------------------------------------------------------------
+
+
+def subscription_checkout_params(*, customer_id: str, wallet_id: int, package_id: int, price_id: str,
+                                 anchor: int) -> SessionCreateParams:
+    """A subscription's Checkout: billed monthly from `anchor` (the next 1st, 00:00 UTC), so every paid
+    period is a credits cycle; the days until then are invoiced now, prorated."""
+    metadata = {"user_id": str(wallet_id), "package_id": str(package_id), "purpose": "subscription"}
+    return {
+        "mode": "subscription",
+        "customer": customer_id,
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "subscription_data": {"billing_cycle_anchor": anchor, "proration_behavior": "create_prorations",
+                              "metadata": metadata},
+        "client_reference_id": str(wallet_id),
+        "metadata": metadata,
+        "success_url": settings.CHECKOUT_SUCCESS_URL,
+        "cancel_url": settings.CHECKOUT_CANCEL_URL,
+    }
+
+
+def create_subscription_checkout(*, customer_id: str, wallet_id: int, package_id: int, price_id: str,
+                                 anchor: int) -> CheckoutSession:
+    params = subscription_checkout_params(customer_id=customer_id, wallet_id=wallet_id, package_id=package_id,
+                                          price_id=price_id, anchor=anchor)
+    try:
+        session = _client().v1.checkout.sessions.create(params=params)
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return CheckoutSession(id=session.id, url=session.url or "")
+
+
+def subscription_item_id(subscription_id: str) -> str:
+    """The id of the subscription's (one) item, whose price a plan change replaces."""
+    try:
+        subscription = _client().v1.subscriptions.retrieve(subscription_id)
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return subscription["items"]["data"][0]["id"]
+
+
+def price_change_params(*, item_id: str, price_id: str, upgrade: bool, at: int) -> SubscriptionUpdateParams:
+    """An upgrade applies at once and is invoiced now for the rest of the period, and only if that
+    invoice is paid (`pending_if_incomplete`); a downgrade bills the new price from the next period
+    with nothing prorated (the current period keeps what it paid for and granted)."""
+    if upgrade:
+        return {"items": [{"id": item_id, "price": price_id}], "proration_behavior": "always_invoice",
+                "proration_date": at, "payment_behavior": "pending_if_incomplete"}
+    return {"items": [{"id": item_id, "price": price_id}], "proration_behavior": "none"}
+
+
+def change_subscription_price(*, subscription_id: str, price_id: str, upgrade: bool, at: int) -> None:
+    params = price_change_params(item_id=subscription_item_id(subscription_id), price_id=price_id, upgrade=upgrade,
+                                 at=at)
+    try:
+        _client().v1.subscriptions.update(subscription_id, params=params)
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+
+
+def cancel_at_period_end_params(cancel: bool) -> SubscriptionUpdateParams:
+    return {"cancel_at_period_end": cancel}
+
+
+def set_cancel_at_period_end(*, subscription_id: str, cancel: bool) -> None:
+    """Cancel at the period's end (True), or take that back (False)."""
+    try:
+        _client().v1.subscriptions.update(subscription_id, params=cancel_at_period_end_params(cancel))
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+
+
+def portal_session_params(*, customer_id: str) -> PortalSessionCreateParams:
+    return {"customer": customer_id, "return_url": settings.CREDITS_APP_URL}
+
+
+def create_portal_session(*, customer_id: str) -> str:
+    """A link to Stripe's customer portal (invoices, the card, the plan) for the wallet's customer."""
+    try:
+        session = _client().v1.billing_portal.sessions.create(params=portal_session_params(customer_id=customer_id))
+    except stripe.StripeError as error:
+        raise PaymentProviderFailed() from error
+    return session.url

@@ -11,14 +11,17 @@ from common.pagination import StrictQueryParams
 
 from wallets.services import AutoRechargeSettings, wallet_set_auto_recharge
 
-from . import recharges, selectors, services, stripe_gateway
+from . import recharges, selectors, services, stripe_gateway, subscriptions
 from .exceptions import CardRequired
 from .serializers import (
     AutoRechargeRequestSerializer,
     AutoRechargeSerializer,
     CheckoutRequestSerializer,
     CheckoutSerializer,
+    RedirectSerializer,
     SetupSerializer,
+    SubscriptionRequestSerializer,
+    SubscriptionSerializer,
     TopUpSerializer,
 )
 
@@ -119,3 +122,99 @@ class AutoRechargeSetupView(APIView):
     def post(self, request):
         session = recharges.card_setup_start(user=request.user)
         return Response(SetupSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+# --- subscriptions -----------------------------------------------------------------------------------
+
+PROVIDER_ERRORS = {
+    502: OpenApiResponse(description="`payment_provider_error`: Stripe did not answer; nothing changed"),
+    503: OpenApiResponse(description="`payments_not_configured`"),
+}
+
+
+def _conflicts(codes: str) -> dict:
+    """409's description: the operation's own conflicts and the Idempotency-Key's."""
+    return {409: OpenApiResponse(description=f"{codes}; {idempotency.SCHEMA_RESPONSES[409].description}")}
+
+
+class SubscriptionView(APIView):
+    @extend_schema(responses={200: SubscriptionSerializer}, tags=["subscription"])
+    def get(self, request):
+        return Response(SubscriptionSerializer(subscriptions.subscription_summary(wallet_id=request.user.pk)).data)
+
+
+class SubscriptionCheckoutView(APIView):
+    @extend_schema(
+        request=SubscriptionRequestSerializer,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={201: RedirectSerializer,
+                   400: OpenApiResponse(description="`invalid`, `invalid_package` or `invalid_idempotency_key`"),
+                   **_conflicts("`already_subscribed`"), **PROVIDER_ERRORS},
+        description="A Stripe Checkout Session in `subscription` mode, billed monthly from the next 1st, 00:00 UTC "
+                    "(the days until then prorated). The subscription starts when Checkout completes.",
+        tags=["subscription"],
+    )
+    @idempotency.honours_idempotency_key
+    def post(self, request):
+        body = SubscriptionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = subscriptions.subscription_checkout(user=request.user, package_id=body.validated_data["package"])
+        return Response(RedirectSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionChangeView(APIView):
+    @extend_schema(
+        request=SubscriptionRequestSerializer,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={200: SubscriptionSerializer,
+                   400: OpenApiResponse(description="`invalid`, `invalid_package` or `invalid_idempotency_key`"),
+                   **_conflicts("`subscription_required`, `same_package` or `change_in_progress`"),
+                   **PROVIDER_ERRORS},
+        description="An upgrade applies at once, its prorated credits granted when Stripe's invoice for it is paid "
+                    "(`upgrade_pending` until then); a downgrade applies at the period's end (`pending_package`); "
+                    "the current package again takes back a waiting downgrade.",
+        tags=["subscription"],
+    )
+    @idempotency.honours_idempotency_key
+    def post(self, request):
+        body = SubscriptionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        summary = subscriptions.subscription_change(user=request.user, package_id=body.validated_data["package"])
+        return Response(SubscriptionSerializer(summary).data)
+
+
+class SubscriptionCancelView(APIView):
+    cancel = True
+
+    @extend_schema(
+        request=None,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={200: SubscriptionSerializer,
+                   400: OpenApiResponse(description="`invalid_idempotency_key`"),
+                   **_conflicts("`subscription_required`"), **PROVIDER_ERRORS},
+        tags=["subscription"],
+    )
+    @idempotency.honours_idempotency_key
+    def post(self, request):
+        summary = subscriptions.subscription_cancel(user=request.user, cancel=self.cancel)
+        return Response(SubscriptionSerializer(summary).data)
+
+
+class SubscriptionResumeView(SubscriptionCancelView):
+    cancel = False
+
+
+class SubscriptionPortalView(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={201: RedirectSerializer,
+                   400: OpenApiResponse(description="`invalid_idempotency_key`"),
+                   **_conflicts("`subscription_required`"), **PROVIDER_ERRORS},
+        description="A link to Stripe's customer portal: invoices, the card, the plan.",
+        tags=["subscription"],
+    )
+    @idempotency.honours_idempotency_key
+    def post(self, request):
+        url = subscriptions.portal_url(user=request.user)
+        return Response(RedirectSerializer({"url": url}).data, status=status.HTTP_201_CREATED)

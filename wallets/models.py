@@ -44,6 +44,11 @@ class Wallet(models.Model):
     bonus_balance = models.IntegerField(default=0, help_text="Credits of promo, trial and compensation grants.")
     reserved = models.IntegerField(default=0, help_text="Credits held by requests in flight.")
     billing_cycle_start = models.DateField(help_text="First day of the cycle the last grant belongs to.")
+    paid_through = models.DateField(
+        null=True, blank=True,
+        help_text="A paid subscription's last paid period (its first day). Set: the monthly grant waits for "
+                  "that period's payment (wallets_period_credits.sql); empty: the package's credits come every month.",
+    )
     holds_due_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -166,6 +166,8 @@ def test_the_schema_documents_the_header_on_every_money_post(anon):
         path for path, operations in schema["paths"].items()
         if any(p["name"] == "Idempotency-Key" for p in operations.get("post", {}).get("parameters", []))
     }
-    assert posts_with_key == {GRANTS + "/", CHECKOUT + "/"}
+    subscription = {f"/api/v1/api/credits/subscription/{verb}/" for verb in ("checkout", "change", "cancel", "resume",
+                                                                              "portal")}
+    assert posts_with_key == {GRANTS + "/", CHECKOUT + "/"} | subscription
     for path in posts_with_key:
         assert "idempotency_key_reused" in schema["paths"][path]["post"]["responses"]["409"]["description"]

@@ -1,4 +1,5 @@
-"""A local HTTP server that answers like Stripe's API (Checkout Sessions, customers, PaymentIntents),
+"""A local HTTP server that answers like Stripe's API (Checkout Sessions, customers, PaymentIntents,
+subscriptions and the customer portal),
 its objects copied from Stripe's own examples, and webhook signing. `stripe_examples.json` holds the
 objects used here as they are in stripe-mock's `fixtures3.json` (MIT: LICENSE-stripe-mock)."""
 
@@ -26,6 +27,7 @@ class StripeHandler(BaseHTTPRequestHandler):
     fail = False
     intent_outcome = "succeeded"  # or "declined", "requires_action", "processing"
     intents: dict = {}  # idempotency key -> PaymentIntent: a repeated key answers the same one
+    subscriptions: dict = {}  # id -> subscription object (what GET answers, what an update changes)
 
     def log_message(self, *args):
         pass
@@ -46,6 +48,9 @@ class StripeHandler(BaseHTTPRequestHandler):
             query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
             found = [i for i in handler.intents.values() if f"'{i['metadata'].get('recharge_id')}'" in query]
             return self._answer({"object": "search_result", "data": found, "has_more": False, "url": path})
+        if path.startswith("/v1/subscriptions/"):
+            found = handler.subscriptions.get(path.rsplit("/", 1)[1])
+            return self._answer(found) if found else self._answer({"error": {"type": "invalid_request_error"}}, 404)
         if path.startswith("/v1/payment_intents/"):
             intent_id = path.rsplit("/", 1)[1]
             found = [i for i in handler.intents.values() if i["id"] == intent_id]
@@ -87,6 +92,21 @@ class StripeHandler(BaseHTTPRequestHandler):
             return self._answer(stripe_object("customer", id=f"cus_test_{form.get('metadata[user_id]', 'x')}"))
         if self.path == "/v1/payment_intents":
             return self._answer(*self._payment_intent(form))
+        if self.path.startswith("/v1/subscriptions/"):
+            found = type(self).subscriptions.get(self.path.rsplit("/", 1)[1])
+            if found is None:
+                return self._answer({"error": {"type": "invalid_request_error"}}, 404)
+            if "cancel_at_period_end" in form:
+                found["cancel_at_period_end"] = form["cancel_at_period_end"] == "true"
+            return self._answer(found)
+        if self.path == "/v1/billing_portal/sessions":
+            return self._answer(stripe_object("billing_portal.session", id="bps_test", customer=form["customer"],
+                                              url=f"https://billing.stripe.test/session/{form['customer']}"))
+        if self.path == "/v1/checkout/sessions" and form.get("mode") == "subscription":
+            session_id = f"cs_test_sub_{len(type(self).calls)}"
+            return self._answer(stripe_object("checkout.session", id=session_id, mode="subscription",
+                                              url=f"https://checkout.stripe.test/subscribe/{session_id}",
+                                              customer=form.get("customer")))
         if self.path == "/v1/checkout/sessions" and form.get("mode") == "setup":
             return self._answer(stripe_object("checkout.session", id="cs_test_setup", mode="setup",
                                               url="https://checkout.stripe.test/setup/cs_test_setup",
@@ -115,11 +135,12 @@ class StripeHandler(BaseHTTPRequestHandler):
 class FakeStripe:
     def __enter__(self):
         StripeHandler.calls, StripeHandler.fail = [], False
-        StripeHandler.intent_outcome, StripeHandler.intents = "succeeded", {}
+        StripeHandler.intent_outcome, StripeHandler.intents, StripeHandler.subscriptions = "succeeded", {}, {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), StripeHandler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.calls, self.intents = StripeHandler.calls, StripeHandler.intents
+        self.subscriptions = StripeHandler.subscriptions
         return self
 
     def __exit__(self, *exc):

@@ -1,6 +1,7 @@
 """The gateway answers with our own values, never the SDK's objects."""
 
-from types import SimpleNamespace
+from pathlib import Path
+
 import pytest
 
 from payments import stripe_gateway
@@ -32,44 +33,34 @@ def test_a_verified_event_is_our_dataclass(settings):
         stripe_gateway.verify_event(payload, signed(event, "whsec_other")[1])
 
 
-def _check_against(params: dict, typed, where: str = "") -> list[str]:
-    """Our parameters against the SDK's TypedDict for them: every key is one Stripe knows, the
-    required ones are there, a Literal's value is one it allows, nested dicts checked likewise."""
-    import typing
+def _type_check(source: Path | None = None) -> tuple[str, int]:
+    """mypy over the code that calls Stripe (mypy.ini), or over `source` checked the same way."""
+    from mypy import api
 
-    problems = [f"{where}{key} is missing" for key in typed.__required_keys__ if key not in params]
-    for key, value in params.items():
-        if key not in typed.__annotations__:
-            problems.append(f"{where}{key} is not a parameter Stripe knows")
-            continue
-        annotation = typed.__annotations__[key]
-        text = repr(annotation)
-        for arg in typing.get_args(annotation):
-            if isinstance(arg, typing.ForwardRef):
-                text = arg.__forward_arg__
-        if "Literal[" in text and isinstance(value, str) and f"'{value}'" not in text:
-            problems.append(f"{where}{key}={value!r} is not one of {text}")
-        nested = [a for a in typing.get_args(annotation) if isinstance(a, type) and hasattr(a, "__required_keys__")]
-        if isinstance(value, dict) and nested:
-            problems += _check_against(value, nested[0], f"{where}{key}.")
-    return problems
+    root = Path(__file__).resolve().parents[2]
+    args = ["--config-file", str(root / "mypy.ini"), "--cache-dir", str(root / ".mypy_cache")]
+    stdout, _, status = api.run([*args, str(source)] if source else args)
+    return stdout, status
 
 
-def test_the_parameters_we_send_are_the_sdks_typed_parameters(settings):
-    from stripe.params import PaymentIntentCreateParams
-    from stripe.params.checkout import SessionCreateParams
+def test_every_call_to_stripe_type_checks_against_the_sdks_typed_params():
+    """What `make test` runs before the suite, here too so a failure names the parameter."""
+    output, status = _type_check()
+    assert status == 0, output
 
-    from payments import stripe_gateway
 
-    payment = stripe_gateway.recharge_payment_params(recharge_id=1, wallet_id=2, customer_id="cus_1",
-                                                     payment_method_id="pm_1", amount_cents=500, currency="usd",
-                                                     credits=50)
-    assert _check_against(payment, PaymentIntentCreateParams) == []
-    setup = stripe_gateway.setup_session_params(customer_id="cus_1", wallet_id=2)
-    assert _check_against(setup, SessionCreateParams) == []
-    top_up = SimpleNamespace(pk=3, wallet_id=2, credits=600, amount_cents=5400, currency="usd")
-    assert _check_against(stripe_gateway.checkout_session_params(top_up=top_up, customer_id="cus_1"),
-                          SessionCreateParams) == []
-    # The check itself can fail.
-    problems = _check_against({**setup, "mode": "subscribe", "custmer": "x"}, SessionCreateParams)
-    assert [p.split(" ")[0] for p in problems] == ["mode='subscribe'", "custmer"]
+def test_the_type_check_refuses_a_parameter_stripe_does_not_accept(tmp_path):
+    wrong = tmp_path / "wrong_params.py"
+    wrong.write_text("from stripe.params import SubscriptionUpdateParams\n"
+                     "params: SubscriptionUpdateParams = {'proration_behavior': 'sometimes', 'cancel_at_end': True}\n")
+    output, status = _type_check(wrong)
+    assert status == 1 and "proration_behavior" in output and "cancel_at_end" in output, output
+
+
+def test_the_subscription_checkout_bills_from_the_next_first(settings):
+    settings.CHECKOUT_SUCCESS_URL, settings.CHECKOUT_CANCEL_URL = "https://a.test/ok", "https://a.test/no"
+    params = stripe_gateway.subscription_checkout_params(customer_id="cus_1", wallet_id=2, package_id=3,
+                                                         price_id="price_1", anchor=1893456000)
+    assert params["mode"] == "subscription" and params["line_items"] == [{"price": "price_1", "quantity": 1}]
+    assert params["subscription_data"]["billing_cycle_anchor"] == 1893456000
+    assert params["metadata"] == {"user_id": "2", "package_id": "3", "purpose": "subscription"}

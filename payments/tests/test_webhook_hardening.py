@@ -77,7 +77,7 @@ def test_a_failed_processing_is_kept_with_its_error_and_a_redelivery_applies_it(
     event = session_event("evt_fail", "checkout.session.completed", "cs_test_hard", pending.pk)
     payload = json.dumps(event).encode()
 
-    def broken(session):
+    def broken(session, created):
         raise KeyError("amount_total")
 
     monkeypatch.setitem(services.HANDLERS, "checkout.session.completed", broken)

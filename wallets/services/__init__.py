@@ -7,6 +7,7 @@
     grants     staff grants to many wallets, the periodic tidying, expiry announcements
     cycle      the monthly reset job
     recharges  auto-recharge's settings and a recharge's end (credited once, or failed)
+    plans      a wallet under a paid subscription: a period paid, the plan ended, locked unpaid
 
 The rules themselves (spending order, buckets, alerts, the reset, event shapes) are SQL, one file
 each, in wallets/db/functions/; these modules call them.
@@ -39,6 +40,7 @@ from .lifecycle import (
     wallet_set_low_balance_threshold,
     wallet_set_status,
 )
+from .plans import PeriodPart, plan_ended, plan_lock, plan_paid
 from .recharges import (
     AutoRechargeSettings,
     recharge_begin,
@@ -59,4 +61,5 @@ __all__ = [
     "holds_release_stale", "purchase_capture", "purchase_reserve", "reset_period", "wallet_catch_up",
     "wallet_create", "wallet_refresh", "wallet_set_low_balance_threshold", "wallet_set_status",
     "wallets_roll_over",
+    "PeriodPart", "plan_ended", "plan_lock", "plan_paid",
 ]

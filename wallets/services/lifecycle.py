@@ -3,6 +3,7 @@ unlocked, its low-balance threshold changed."""
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,12 +18,13 @@ from pricing.selectors import package_get_default
 
 from ..locking import lock_wallet
 from ..models import Wallet, WalletStatus
-from .writes import MAX_CREDITS_PER_OPERATION
+from .writes import MAX_CREDITS_PER_OPERATION, events_queued
 
 logger = logging.getLogger("credits.ledger")
 
 CATCH_UP = "SELECT * FROM wallets_catch_up(%s, %s, %s)"
 ALERT_TRANSITION = "SELECT * FROM wallets_alert_transition(%s, %s, %s)"
+PERIOD_GRANT = "SELECT * FROM wallets_period_grant(%s, %s, %s)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,17 @@ def wallet_catch_up(*, user_id: int, now=None) -> CaughtUp:
     if holds_released:
         logger.warning("released %d expired holds wallet=%s", holds_released, user_id)
     return CaughtUp(reset, holds_released, grants_expired)
+
+
+def wallet_period_grant(*, user_id: int, period: date) -> int | None:
+    """The period's monthly grant, if the wallet is owed it and has not had it (a paid subscription's
+    period paid after the reset, a wallet back on its default package or unlocked within the month);
+    its ledger row, or None. A period already over is not granted after the fact."""
+    if period != period_of():
+        return None
+    entry_id, event_ids = fetch_row(PERIOD_GRANT, [user_id, period, timezone.now()])
+    events_queued(event_ids)
+    return entry_id
 
 
 def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool]:
@@ -89,6 +102,7 @@ def wallet_set_status(*, user_id: int, status: str, actor=None) -> Wallet:
         ), data={"available": wallet.available, "current_balance": wallet.current_balance})
     if status == WalletStatus.ACTIVE:
         wallet_catch_up(user_id=user_id)  # unlocking catches the wallet up for the current month
+        wallet_period_grant(user_id=user_id, period=period_of())  # its reset ran while it waited for a payment
         wallet = lock_wallet(user_id)
     return wallet
 

@@ -5,6 +5,9 @@
 -- `monthly_grant` row; the rollover is a move between grants recorded as allocations of the
 -- month's grant row. Held credits sit in `held`, not `remaining`, so a request in flight never
 -- loses them. A new wallet's first grant is this reset too (its cycle starts a month back).
+-- The monthly grant is what wallets_period_credits says is owed: nothing to a wallet whose paid
+-- subscription has not paid the period yet (its invoice grants it, wallets_period_grant.sql), whose
+-- rollover still moves (recorded on a `monthly_grant` row of 0 credits).
 -- Locked wallets get nothing. Wallets another transaction has locked are skipped: that one
 -- settles its wallet itself, or the job's last pass does. Unique (wallet, key) indexes make a
 -- second, concurrent or repeated run write nothing twice. Returns how many wallets were reset.
@@ -24,7 +27,8 @@ DECLARE
 BEGIN
     WITH due AS (
         SELECT w.user_id, w.monthly_balance + w.purchased_balance + w.bonus_balance AS total,
-               p.monthly_credits, p.rollover_cap, p.name AS package_name
+               p.monthly_credits, wallets_period_credits(p.monthly_credits, w.paid_through, p_period) AS owed,
+               p.rollover_cap, p.name AS package_name
         FROM wallets_wallet w
         JOIN pricing_package p ON p.id = w.package_id
         WHERE w.user_id >= p_low AND w.user_id < p_high
@@ -41,14 +45,25 @@ BEGIN
           AND g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= period_start
     ),
     calc AS (
-        SELECT due.user_id, due.total, due.monthly_credits, due.package_name,
+        SELECT due.user_id, due.total, due.owed, due.package_name,
                CASE WHEN due.monthly_credits > 0
                     THEN LEAST(due.rollover_cap, COALESCE(SUM(old.remaining) FILTER (WHERE old.is_last_monthly), 0))
                     ELSE 0 END AS roll,
                COALESCE(SUM(old.remaining), 0) AS old_left
         FROM due
         LEFT JOIN old ON old.wallet_id = due.user_id
-        GROUP BY due.user_id, due.total, due.monthly_credits, due.package_name, due.rollover_cap
+        GROUP BY due.user_id, due.total, due.monthly_credits, due.owed, due.package_name, due.rollover_cap
+    ),
+    shares AS (
+        -- The part of the rollover each of last month's grants gives, in id order: a month may have
+        -- several (its grant, a subscription's partial first period, an upgrade's difference).
+        SELECT old.id, old.wallet_id, old.source, old.remaining,
+               CASE WHEN old.is_last_monthly
+                    THEN GREATEST(0, LEAST(old.remaining, calc.roll - COALESCE(SUM(old.remaining) FILTER (
+                        WHERE old.is_last_monthly) OVER (PARTITION BY old.wallet_id ORDER BY old.id
+                                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
+                    ELSE 0 END AS rolled
+        FROM old JOIN calc ON calc.user_id = old.wallet_id
     ),
     emptied AS (
         -- `remaining > 0` (true of every grant in old) lets the spending index find the batch's grants.
@@ -67,9 +82,9 @@ BEGIN
                    'Unused monthly credits rolled over into ' || label AS reason, 'rollover:' || label AS key
             FROM calc WHERE roll > 0
             UNION ALL
-            SELECT user_id, 'monthly', monthly_credits, 'Monthly credits for ' || label || ' (' || package_name || ')',
+            SELECT user_id, 'monthly', owed, 'Monthly credits for ' || label || ' (' || package_name || ')',
                    'monthly:' || label
-            FROM calc WHERE monthly_credits > 0
+            FROM calc WHERE owed > 0
         ) AS rows
         ON CONFLICT (wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, wallet_id, source, amount
@@ -87,10 +102,14 @@ BEGIN
                    'expiry:' || label AS key
             FROM calc WHERE old_left - roll > 0
             UNION ALL
-            SELECT user_id, 2, 'monthly_grant', monthly_credits, monthly_credits,
-                   total - (old_left - roll) + monthly_credits,
-                   'Monthly credits for ' || label || ' (' || package_name || ')', 'monthly_grant:' || label
-            FROM calc WHERE monthly_credits > 0
+            -- Also written (for 0 credits) when only the rollover moves: it carries the move's allocations.
+            SELECT user_id, 2, 'monthly_grant', owed, owed,
+                   total - (old_left - roll) + owed,
+                   CASE WHEN owed > 0 THEN 'Monthly credits for ' || label || ' (' || package_name || ')'
+                        ELSE 'Unused monthly credits rolled over into ' || label || ' (its credits come when paid)'
+                   END,
+                   'monthly_grant:' || label
+            FROM calc WHERE owed > 0 OR roll > 0
         ) AS rows
         ORDER BY user_id, step
         ON CONFLICT (wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -99,28 +118,24 @@ BEGIN
     allocations AS (
         INSERT INTO transactions_ledgerallocation
             (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
-        SELECT e.id, e.wallet_id, old.id, 'expiry', old.source,
-               -(old.remaining - CASE WHEN old.is_last_monthly THEN calc.roll ELSE 0 END), 0, '', p_now
+        SELECT e.id, e.wallet_id, s.id, 'expiry', s.source, -(s.remaining - s.rolled), 0, '', p_now
         FROM entries e
-        JOIN old ON old.wallet_id = e.wallet_id
-        JOIN calc ON calc.user_id = e.wallet_id
-        WHERE e.transaction_type = 'expiry'
-          AND old.remaining - CASE WHEN old.is_last_monthly THEN calc.roll ELSE 0 END > 0
+        JOIN shares s ON s.wallet_id = e.wallet_id
+        WHERE e.transaction_type = 'expiry' AND s.remaining - s.rolled > 0
         UNION ALL
         SELECT e.id, e.wallet_id, g.id, 'monthly_grant', g.source, g.amount, 0, '', p_now
         FROM entries e
         JOIN new_grants g ON g.wallet_id = e.wallet_id
         WHERE e.transaction_type = 'monthly_grant'
         UNION ALL
-        SELECT e.id, e.wallet_id, old.id, 'monthly_grant', old.source, -calc.roll, 0, '', p_now
+        SELECT e.id, e.wallet_id, s.id, 'monthly_grant', s.source, -s.rolled, 0, '', p_now
         FROM entries e
-        JOIN old ON old.wallet_id = e.wallet_id
-        JOIN calc ON calc.user_id = e.wallet_id
-        WHERE e.transaction_type = 'monthly_grant' AND old.is_last_monthly AND calc.roll > 0
+        JOIN shares s ON s.wallet_id = e.wallet_id
+        WHERE e.transaction_type = 'monthly_grant' AND s.rolled > 0
     )
     UPDATE wallets_wallet w
-    SET monthly_balance = w.monthly_balance - (calc.old_left - calc.roll) + calc.monthly_credits,
-        ledger_rows = w.ledger_rows + (calc.old_left - calc.roll > 0)::int + (calc.monthly_credits > 0)::int,
+    SET monthly_balance = w.monthly_balance - (calc.old_left - calc.roll) + calc.owed,
+        ledger_rows = w.ledger_rows + (calc.old_left - calc.roll > 0)::int + (calc.owed > 0 OR calc.roll > 0)::int,
         billing_cycle_start = p_period,
         grants_due_at = LEAST(COALESCE(w.grants_due_at, next_start), next_start),
         updated_at = p_now
