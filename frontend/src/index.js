@@ -7,6 +7,7 @@ import { CreditsAutoRecharge } from "./components/auto-recharge.js";
 import { CreditsBalance } from "./components/balance.js";
 import { CreditsBuy } from "./components/buy.js";
 import { CreditsHistory } from "./components/history.js";
+import { CreditsPlan } from "./components/plan.js";
 import { CreditsPricing } from "./components/pricing.js";
 import { CreditsUsageChart } from "./components/usage-chart.js";
 
@@ -15,6 +16,7 @@ const ELEMENTS = {
   "credits-balance": CreditsBalance,
   "credits-usage-chart": CreditsUsageChart,
   "credits-history": CreditsHistory,
+  "credits-plan": CreditsPlan,
   "credits-pricing": CreditsPricing,
   "credits-buy": CreditsBuy,
   "credits-alerts": CreditsAlerts,
@@ -26,4 +28,4 @@ for (const [name, element] of Object.entries(ELEMENTS)) {
 
 export { ApiError, CreditsApi } from "./api.js";
 export { Chart, draw } from "./charts.js";
-export { CreditsAlerts, CreditsApp, CreditsAutoRecharge, CreditsBalance, CreditsBuy, CreditsHistory, CreditsPricing, CreditsUsageChart };
+export { CreditsAlerts, CreditsApp, CreditsAutoRecharge, CreditsBalance, CreditsBuy, CreditsHistory, CreditsPlan, CreditsPricing, CreditsUsageChart };
