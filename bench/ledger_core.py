@@ -31,12 +31,12 @@ RAW_RESERVE = """
 WITH w AS (
     UPDATE wallets_wallet
     SET reserved = reserved + %(price)s, updated_at = now()
-    WHERE user_id = %(wallet)s AND monthly_balance + purchased_balance + bonus_balance - reserved >= %(price)s
-    RETURNING user_id
+    WHERE id = %(wallet)s AND monthly_balance + purchased_balance + bonus_balance - reserved >= %(price)s
+    RETURNING id
 )
 INSERT INTO wallets_hold (wallet_id, action_type, quantity, amount, free_units, period, reference, status,
                           expires_at, created_at)
-SELECT user_id, 'profile_posts', 1, %(price)s, 0, date_trunc('month', now())::date, %(reference)s, 'held',
+SELECT id, 'profile_posts', 1, %(price)s, 0, date_trunc('month', now())::date, %(reference)s, 'held',
        now() + interval '120 seconds', now()
 FROM w
 RETURNING id
@@ -52,12 +52,12 @@ w AS (
     UPDATE wallets_wallet
     SET purchased_balance = purchased_balance - h.amount, reserved = reserved - h.amount,
         ledger_rows = ledger_rows + 1, updated_at = now()
-    FROM h WHERE user_id = h.wallet_id
-    RETURNING user_id, monthly_balance + purchased_balance + bonus_balance AS balance, h.amount, h.reference
+    FROM h WHERE id = h.wallet_id
+    RETURNING id, monthly_balance + purchased_balance + bonus_balance AS balance, h.amount, h.reference
 )
 INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after, action_type,
                                       quantity, reference, description, created_at)
-SELECT user_id, 'spend', amount, -amount, balance, 'profile_posts', 1, reference, 'Credits spent', now()
+SELECT id, 'spend', amount, -amount, balance, 'profile_posts', 1, reference, 'Credits spent', now()
 FROM w
 RETURNING id
 """

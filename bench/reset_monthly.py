@@ -29,22 +29,22 @@ def seed(wallets: int, previous: date, period: date) -> None:
         cursor.execute("SELECT id FROM pricing_package WHERE name = 'Professional'")
         package_id = cursor.fetchone()[0]
         cursor.execute(
-            "INSERT INTO wallets_wallet (user_id, package_id, status, monthly_balance, purchased_balance,"
+            "INSERT INTO wallets_wallet (id, user_id, package_id, status, monthly_balance, purchased_balance,"
             " bonus_balance, reserved, billing_cycle_start, ledger_rows, grants_due_at, created_at, updated_at)"
-            " SELECT id, %s, 'active', 80 + id %% 40, 0, 0, 0, %s, 1, %s, now(), now() FROM auth_user",
+            " SELECT id, id, %s, 'active', 80 + id %% 40, 0, 0, 0, %s, 1, %s, now(), now() FROM auth_user",
             [package_id, previous, period],
         )
         cursor.execute(
             "INSERT INTO wallets_grant (wallet_id, source, amount, remaining, held, priority, effective_at,"
             " expires_at, cost_basis, currency, reason, reference, idempotency_key, created_at)"
-            " SELECT user_id, 'monthly', monthly_balance, monthly_balance, 0, 10, %s, %s, 0, '', 'seed', %s, %s, now()"
+            " SELECT id, 'monthly', monthly_balance, monthly_balance, 0, 10, %s, %s, 0, '', 'seed', %s, %s, now()"
             " FROM wallets_wallet",
             [previous, period, label, f"monthly:{label}"],
         )
         cursor.execute(
             "INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after,"
             " action_type, quantity, reference, description, idempotency_key, created_at)"
-            " SELECT user_id, 'monthly_grant', monthly_balance, monthly_balance, monthly_balance, '', 1, '',"
+            " SELECT id, 'monthly_grant', monthly_balance, monthly_balance, monthly_balance, '', 1, '',"
             " 'seed', %s, now() FROM wallets_wallet",
             [f"monthly_grant:{label}"],
         )
@@ -74,7 +74,7 @@ def raw_insert_select(period: date) -> float:
         cursor.execute(
             "INSERT INTO bench_transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after,"
             " action_type, quantity, reference, description, idempotency_key, created_at)"
-            f" SELECT w.user_id, r.kind, r.amount, r.delta, 0, '', 1, '', '', r.kind || ':' || %(label)s, now()"
+            f" SELECT w.id, r.kind, r.amount, r.delta, 0, '', 1, '', '', r.kind || ':' || %(label)s, now()"
             f" {due.split(' WHERE ')[0]}"
             f" CROSS JOIN LATERAL (VALUES ('expiry', w.monthly_balance - {roll}, {roll} - w.monthly_balance),"
             "                            ('monthly_grant', p.monthly_credits, p.monthly_credits)) AS r(kind, amount, delta)"
@@ -84,7 +84,7 @@ def raw_insert_select(period: date) -> float:
         cursor.execute(
             "INSERT INTO bench_wallets_grant (wallet_id, source, amount, remaining, held, priority, effective_at,"
             " expires_at, cost_basis, currency, reason, reference, idempotency_key, created_at)"
-            f" SELECT w.user_id, r.source, r.amount, r.amount, 0, 10, now(), now(), 0, '', '', %(label)s,"
+            f" SELECT w.id, r.source, r.amount, r.amount, 0, 10, now(), now(), 0, '', '', %(label)s,"
             f" r.source || ':' || %(label)s, now() {due.split(' WHERE ')[0]}"
             f" CROSS JOIN LATERAL (VALUES ('rollover', {roll}), ('monthly', p.monthly_credits)) AS r(source, amount)"
             " WHERE w.status = 'active' AND w.billing_cycle_start < %(period)s",
@@ -93,7 +93,7 @@ def raw_insert_select(period: date) -> float:
         cursor.execute(
             "INSERT INTO bench_transactions_ledgerallocation (entry_id, wallet_id, grant_id, transaction_type,"
             " source, amount, cost_basis, currency, created_at)"
-            f" SELECT w.user_id, w.user_id, w.user_id, r.kind, r.source, r.amount, 0, '', now() {due.split(' WHERE ')[0]}"
+            f" SELECT w.id, w.id, w.id, r.kind, r.source, r.amount, 0, '', now() {due.split(' WHERE ')[0]}"
             f" CROSS JOIN LATERAL (VALUES ('expiry', 'monthly', {roll} - w.monthly_balance),"
             "                            ('monthly_grant', 'monthly', p.monthly_credits),"
             f"                            ('monthly_grant', 'rollover', {roll}),"

@@ -2,12 +2,13 @@ from django.contrib import admin
 
 
 class WalletOwnerColumn:
-    """A `user` column (the owner's username) for models keyed by wallet: staff search and think
-    in usernames, not wallet ids. Pair with list_select_related = ["wallet__user"]."""
+    """A `user` column (the owner's username, or the team's name) for models keyed by wallet: staff
+    search and think in names, not wallet ids. Pair with list_select_related = ["wallet__user",
+    "wallet__team"]."""
 
     @admin.display(description="user", ordering="wallet__user__username")
     def username(self, obj):
-        return obj.wallet.user.username
+        return obj.wallet.owner_name
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -62,6 +62,12 @@ class ErrorsAutoSchema(AutoSchema):
         if view.get_throttles():
             errors["429"] = "Throttled (`throttled`, with Retry-After)."
         errors["503"] = "The database is briefly unavailable (`service_unavailable`, with Retry-After); nothing changed."
+        # What a view or a permission class says it refuses besides (`schema_errors`: a dict, or a
+        # function of the method).
+        for source in (*permissions, view):
+            declared = getattr(source, "schema_errors", None)
+            for status, description in ((declared(method) if callable(declared) else declared) or {}).items():
+                errors[status] = f"{errors[status].rstrip('.')}; {description}" if status in errors else description
         return errors
 
 

@@ -64,7 +64,8 @@ GATE_ERRORS = {
     402: OpenApiResponse(
         InsufficientCreditsSerializer,
         description="`insufficient_credits` (with X-Credits-Required/Available/Needed headers), "
-        "`wallet_locked` or `wallet_not_found`.",
+        "`wallet_locked`, `wallet_not_found`, or `member_cap_reached` (a team member past their monthly cap; "
+        "X-Credits-Available is what the member may still spend).",
     ),
     404: OpenApiResponse(description="Unknown profile (`profile_not_found`)."),
     502: OpenApiResponse(description="Provider failure (`upstream_error`); nothing charged."),

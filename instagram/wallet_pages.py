@@ -13,6 +13,7 @@ from wallets import selectors, serializers
 from wallets.exceptions import WalletNotFound
 from wallets.services import wallet_refresh
 from wallets.views import WALLET_ERRORS
+from wallets.teams import member_scope, membership_of, wallet_id_of
 
 from .usernames import normalize_username
 from .views import ProfileView
@@ -21,16 +22,21 @@ from .views import ProfileView
 class DashboardView(APIView):
     @extend_schema(responses={200: serializers.DashboardSerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = wallet_refresh(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=wallet_id_of(request.user))
+        membership = membership_of(request.user)
         body = {
             "wallet": wallet,
-            "recent_transactions": ledger.ledger_recent(wallet_id=wallet.pk, limit=10),
+            "recent_transactions": ledger.ledger_recent(
+                wallet_id=wallet.pk, limit=10, member_id=member_scope(request.user, None)
+            ),
             "monthly_usage": ledger.usage_month_summary(wallet_id=wallet.pk, period=period_of()),
             "pricing_rules": pricing_rule_list(),
             "unlocked_influencers_count": selectors.access_count(
                 wallet_id=wallet.pk, action_type=ProfileView.credit_action
             ),
         }
+        if membership is not None and membership.manages:
+            body["team_spend"] = selectors.team_summary(membership=membership)["members"]
         return Response(serializers.DashboardSerializer(body).data)
 
 
@@ -46,10 +52,10 @@ class CanPerformView(APIView):
         rule = pricing_rule_get(action_type=action_type)  # an unknown action is a 404, wallet or not
         username = query.validated_data.get("username")
         paid = bool(username) and selectors.access_paid(
-            wallet_id=request.user.pk, action_type=action_type, reference=normalize_username(username)
+            wallet_id=wallet_id_of(request.user), action_type=action_type, reference=normalize_username(username)
         )
         try:
-            wallet = wallet_refresh(user_id=request.user.pk)
+            wallet = wallet_refresh(user_id=wallet_id_of(request.user))
         except WalletNotFound:
             wallet = None  # answered as a decision (reason `wallet_not_found`), not an error
         decision = selectors.credits_check(
@@ -58,5 +64,6 @@ class CanPerformView(APIView):
             quantity=query.validated_data["quantity"],
             already_paid=paid,
             rule=rule,
+            member_left=selectors.member_cap_left(membership=membership_of(request.user)),
         )
         return Response(serializers.DecisionSerializer(decision).data)

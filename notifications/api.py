@@ -8,8 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import StrictQueryParams
+from wallets.exceptions import TeamRoleRequired
 from wallets.outcomes import AlertState
 from wallets.services import wallet_refresh, wallet_set_low_balance_threshold
+from wallets.teams import manages_wallet, wallet_id_of
 
 from . import serializers
 from .models import Notification, Preference
@@ -39,9 +41,13 @@ def _email_enabled(user_id: int) -> bool:
 
 
 class AlertsView(APIView):
+    @staticmethod
+    def schema_errors(method: str) -> dict[str, str]:
+        return {"403": "The threshold of a team's wallet, set by a member (`team_role_required`)."} if method == "PATCH" else {}
+
     @extend_schema(responses={200: serializers.AlertSettingsSerializer}, tags=["notifications"])
     def get(self, request):
-        wallet = wallet_refresh(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=wallet_id_of(request.user))
         return Response(_alerts_body(wallet, _email_enabled(request.user.pk)))
 
     @extend_schema(request=serializers.AlertSettingsUpdateSerializer,
@@ -52,7 +58,9 @@ class AlertsView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if "low_balance_threshold" in data:
-            wallet_set_low_balance_threshold(user_id=request.user.pk, threshold=data["low_balance_threshold"])
+            if not manages_wallet(request.user):
+                raise TeamRoleRequired()  # the threshold is the team wallet's; the email choice is one's own
+            wallet_set_low_balance_threshold(user_id=wallet_id_of(request.user), threshold=data["low_balance_threshold"])
         if "email_notifications" in data:
             Preference.objects.update_or_create(user_id=request.user.pk,
                                                 defaults={"email_enabled": data["email_notifications"]})

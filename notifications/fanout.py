@@ -41,12 +41,16 @@ FROM unnest(%(events)s::bigint[], %(endpoints)s::bigint[], %(wallets)s::bigint[]
 ON CONFLICT (event_id, endpoint_id) DO NOTHING
 """
 
-# The event's data is copied from its outbox row here rather than sent back from Python.
+# The event's data is copied from its outbox row here rather than sent back from Python. A
+# personal wallet's notification goes to its user, a team wallet's to the team's owner.
 INSERT_NOTIFICATIONS = """
 INSERT INTO notifications_notification (user_id, event_id, event_type, title, message, data, created_at)
-SELECT o.wallet_id, o.id, o.event_type, n.title, n.message, o.data, o.created_at
+SELECT coalesce(w.user_id, owner.user_id), o.id, o.event_type, n.title, n.message, o.data, o.created_at
 FROM unnest(%(events)s::bigint[], %(titles)s::text[], %(messages)s::text[]) AS n(event_id, title, message)
 JOIN outbox_outboxevent o ON o.id = n.event_id
+JOIN wallets_wallet w ON w.id = o.wallet_id
+LEFT JOIN wallets_membership owner ON w.user_id IS NULL AND owner.team_id = w.id AND owner.role = 'owner'
+WHERE coalesce(w.user_id, owner.user_id) IS NOT NULL
 ON CONFLICT (event_id) DO NOTHING
 """
 

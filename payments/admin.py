@@ -9,7 +9,7 @@ from .models import PaymentEvent, Subscription, TopUp
 @admin.register(TopUp)
 class TopUpAdmin(WalletOwnerColumn, ReadOnlyAdmin):
     list_display = ["id", "created_at", "username", "credits", "amount_cents", "currency", "status", "provider_reference"]
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     list_filter = ["status", "created_at"]
     search_fields = ["=wallet__user__username", "=provider_reference"]
     show_full_result_count = False
@@ -31,7 +31,7 @@ class SubscriptionAdmin(WalletOwnerColumn, ReadOnlyAdmin):
 
     list_display = ["stripe_subscription_id", "username", "package", "status", "current_period_start",
                     "current_period_end", "cancel_at_period_end", "pending_package", "upgrade_to", "locked_wallet"]
-    list_select_related = ["wallet__user", "package", "pending_package", "upgrade_to"]
+    list_select_related = ["wallet__user", "wallet__team", "package", "pending_package", "upgrade_to"]
     list_filter = ["status", "cancel_at_period_end", "package"]
     search_fields = ["=wallet__user__username", "=stripe_subscription_id", "=customer_id"]
     show_full_result_count = False

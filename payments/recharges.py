@@ -24,6 +24,7 @@ from wallets.services import (
     recharge_succeed,
     recharges_to_reconcile,
 )
+from wallets.teams import wallet_id_of
 
 from . import stripe_gateway
 from .exceptions import PaymentProviderFailed
@@ -40,12 +41,13 @@ STILL_GOING = ("processing", "requires_confirmation", "requires_capture")  # wai
 
 def stripe_customer_get_or_create(*, user) -> StripeCustomer:
     """The wallet's Stripe customer, made at Stripe once (its idempotency key is the wallet's)."""
-    existing = StripeCustomer.objects.filter(wallet_id=user.pk).first()
+    wallet_id = wallet_id_of(user)
+    existing = StripeCustomer.objects.filter(wallet_id=wallet_id).first()
     if existing is not None:
         return existing
     # The same customer whoever asks first (Stripe answers a repeated idempotency key alike), so a
     # concurrent request that recorded it first leaves nothing to do: no read back.
-    customer = StripeCustomer(wallet_id=user.pk, customer_id=stripe_gateway.create_customer(wallet_id=user.pk,
+    customer = StripeCustomer(wallet_id=wallet_id, customer_id=stripe_gateway.create_customer(wallet_id=wallet_id,
                                                                                            email=user.email))
     StripeCustomer.objects.bulk_create([customer], ignore_conflicts=True)
     return customer
@@ -54,7 +56,7 @@ def stripe_customer_get_or_create(*, user) -> StripeCustomer:
 def card_setup_start(*, user) -> stripe_gateway.CheckoutSession:
     stripe_gateway.ensure_configured()
     customer = stripe_customer_get_or_create(user=user)
-    return stripe_gateway.create_setup_session(customer_id=customer.customer_id, wallet_id=user.pk)
+    return stripe_gateway.create_setup_session(customer_id=customer.customer_id, wallet_id=wallet_id_of(user))
 
 
 def card_saved(method: dict) -> StripeCustomer | None:

@@ -14,6 +14,7 @@ from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.services import credits_take_back, credits_top_up
+from wallets.teams import wallet_id_of
 
 from . import recharges, stripe_gateway, subscriptions
 from .exceptions import EventNotReady, EventRejected
@@ -30,7 +31,7 @@ def top_up_checkout(*, user, credits: int) -> TopUp:
         raise InvalidAmount(str(error)) from None
     stripe_gateway.ensure_configured()  # refuse early (503) before recording anything if payments are off
     top_up = TopUp.objects.create(
-        wallet_id=user.pk, credits=credits, amount_cents=price.total, currency=price.currency, provider="stripe"
+        wallet_id=wallet_id_of(user), credits=credits, amount_cents=price.total, currency=price.currency, provider="stripe"
     )
     try:
         customer = recharges.stripe_customer_get_or_create(user=user)  # its card is kept for auto-recharge

@@ -21,6 +21,7 @@ from pricing.models import Package
 from pricing.selectors import package_get_default
 from wallets.models import Wallet
 from wallets.services import PeriodPart, plan_ended, plan_lock, plan_paid
+from wallets.teams import wallet_id_of
 
 from . import recharges, stripe_gateway, subscription_policy
 from .exceptions import (
@@ -156,13 +157,13 @@ def _live(wallet_id: int) -> Subscription | None:
 def subscription_checkout(*, user, package_id: int) -> stripe_gateway.CheckoutSession:
     """A Checkout Session in `subscription` mode for `package_id`, billed from the next 1st, 00:00 UTC."""
     package = _package_for_sale(package_id)
-    if _live(user.pk) is not None:
+    if _live(wallet_id_of(user)) is not None:
         raise AlreadySubscribed()
     stripe_gateway.ensure_configured()
     customer = recharges.stripe_customer_get_or_create(user=user)
     anchor = int(period_start(next_period(period_of())).timestamp())
     return stripe_gateway.create_subscription_checkout(
-        customer_id=customer.customer_id, wallet_id=user.pk, package_id=package.pk, price_id=package.stripe_price_id,
+        customer_id=customer.customer_id, wallet_id=wallet_id_of(user), package_id=package.pk, price_id=package.stripe_price_id,
         anchor=anchor,
     )
 
@@ -175,7 +176,7 @@ def subscription_change(*, user, package_id: int) -> dict:
     """An upgrade applies when its prorated invoice is paid; a downgrade at the period's end; the
     current package again takes back a downgrade still waiting."""
     package = _package_for_sale(package_id)
-    sub = _live(user.pk)
+    sub = _live(wallet_id_of(user))
     if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
         raise SubscriptionRequired()
     if sub.upgrade_to_id is not None:
@@ -197,12 +198,12 @@ def subscription_change(*, user, package_id: int) -> dict:
         sub.save(update_fields=["pending_package", "pending_from", "upgrade_to", "upgrade_at", "updated_at"])
         if not upgrade:
             _emit(sub, EventType.SUBSCRIPTION_CHANGED)  # an upgrade says so when it is paid
-    return subscription_summary(wallet_id=user.pk)
+    return subscription_summary(wallet_id=wallet_id_of(user))
 
 
 def subscription_cancel(*, user, cancel: bool = True) -> dict:
     """Cancel at the period's end (the wallet returns to the default package then), or resume."""
-    sub = _live(user.pk)
+    sub = _live(wallet_id_of(user))
     if sub is None:
         raise SubscriptionRequired()
     if sub.cancel_at_period_end != cancel:
@@ -212,11 +213,11 @@ def subscription_cancel(*, user, cancel: bool = True) -> dict:
             sub.cancel_at_period_end = cancel
             sub.save(update_fields=["cancel_at_period_end", "updated_at"])
             _emit(sub, EventType.SUBSCRIPTION_CHANGED)
-    return subscription_summary(wallet_id=user.pk)
+    return subscription_summary(wallet_id=wallet_id_of(user))
 
 
 def portal_url(*, user) -> str:
-    customer = StripeCustomer.objects.filter(wallet_id=user.pk).first()
+    customer = StripeCustomer.objects.filter(wallet_id=wallet_id_of(user)).first()
     if customer is None:
         raise SubscriptionRequired("This wallet has no customer at Stripe yet: subscribe or buy credits first.")
     return stripe_gateway.create_portal_session(customer_id=customer.customer_id)
@@ -249,7 +250,8 @@ def checkout_completed(session: dict) -> Subscription | None:
     metadata = session.get("metadata") or {}
     wallet_id, package_id = str(metadata.get("user_id", "")), str(metadata.get("package_id", ""))
     subscription_id = _id(session.get("subscription"))
-    if not (wallet_id.isdigit() and package_id.isdigit() and subscription_id):
+    # A team's wallet has a negative key.
+    if not (wallet_id.removeprefix("-").isdigit() and package_id.isdigit() and subscription_id):
         logger.warning("subscription checkout %s lacks its wallet, package or subscription", session.get("id"))
         return None
     sub, created = Subscription.objects.get_or_create(stripe_subscription_id=subscription_id, defaults={

@@ -9,7 +9,9 @@ from rest_framework.views import APIView
 from common import idempotency
 from common.pagination import StrictQueryParams
 
+from wallets.permissions import ManagesWallet
 from wallets.services import AutoRechargeSettings, wallet_set_auto_recharge
+from wallets.teams import wallet_id_of
 
 from . import recharges, selectors, services, stripe_gateway, subscriptions
 from .exceptions import CardRequired
@@ -27,6 +29,7 @@ from .serializers import (
 
 
 class CheckoutView(APIView):
+    permission_classes = [ManagesWallet]
     @extend_schema(
         request=CheckoutRequestSerializer,
         parameters=[idempotency.SCHEMA_PARAMETER],
@@ -73,7 +76,7 @@ class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        return selectors.top_up_list(wallet_id=self.request.user.pk)
+        return selectors.top_up_list(wallet_id=wallet_id_of(self.request.user))
 
     @extend_schema(tags=["top-up"])
     def get(self, request, *args, **kwargs):
@@ -83,9 +86,11 @@ class TopUpHistoryView(StrictQueryParams, generics.ListAPIView):
 class AutoRechargeView(APIView):
     """Buy credits automatically when the balance falls below a threshold, with the saved card."""
 
+    permission_classes = [ManagesWallet]
+
     @extend_schema(responses={200: AutoRechargeSerializer}, tags=["auto-recharge"])
     def get(self, request):
-        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=request.user.pk)).data)
+        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=wallet_id_of(request.user))).data)
 
     @extend_schema(
         request=AutoRechargeRequestSerializer,
@@ -100,16 +105,17 @@ class AutoRechargeView(APIView):
         body = AutoRechargeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        if data["enabled"] and selectors.auto_recharge_summary(wallet_id=request.user.pk)["payment_method"] is None:
+        if data["enabled"] and selectors.auto_recharge_summary(wallet_id=wallet_id_of(request.user))["payment_method"] is None:
             raise CardRequired()
-        wallet_set_auto_recharge(user_id=request.user.pk, settings=AutoRechargeSettings(
+        wallet_set_auto_recharge(user_id=wallet_id_of(request.user), settings=AutoRechargeSettings(
             enabled=data["enabled"], threshold=data["threshold"], credits=data.get("credits"),
             target_balance=data.get("target_balance"), monthly_limit=data["monthly_limit"],
         ))
-        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=request.user.pk)).data)
+        return Response(AutoRechargeSerializer(selectors.auto_recharge_summary(wallet_id=wallet_id_of(request.user))).data)
 
 
 class AutoRechargeSetupView(APIView):
+    permission_classes = [ManagesWallet]
     @extend_schema(
         request=None,
         responses={
@@ -140,10 +146,11 @@ def _conflicts(codes: str) -> dict:
 class SubscriptionView(APIView):
     @extend_schema(responses={200: SubscriptionSerializer}, tags=["subscription"])
     def get(self, request):
-        return Response(SubscriptionSerializer(subscriptions.subscription_summary(wallet_id=request.user.pk)).data)
+        return Response(SubscriptionSerializer(subscriptions.subscription_summary(wallet_id=wallet_id_of(request.user))).data)
 
 
 class SubscriptionCheckoutView(APIView):
+    permission_classes = [ManagesWallet]
     @extend_schema(
         request=SubscriptionRequestSerializer,
         parameters=[idempotency.SCHEMA_PARAMETER],
@@ -163,6 +170,7 @@ class SubscriptionCheckoutView(APIView):
 
 
 class SubscriptionChangeView(APIView):
+    permission_classes = [ManagesWallet]
     @extend_schema(
         request=SubscriptionRequestSerializer,
         parameters=[idempotency.SCHEMA_PARAMETER],
@@ -184,6 +192,7 @@ class SubscriptionChangeView(APIView):
 
 
 class SubscriptionCancelView(APIView):
+    permission_classes = [ManagesWallet]
     cancel = True
 
     @extend_schema(
@@ -205,6 +214,7 @@ class SubscriptionResumeView(SubscriptionCancelView):
 
 
 class SubscriptionPortalView(APIView):
+    permission_classes = [ManagesWallet]
     @extend_schema(
         request=None,
         parameters=[idempotency.SCHEMA_PARAMETER],

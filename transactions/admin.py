@@ -13,7 +13,7 @@ class LedgerEntryAdmin(WalletOwnerColumn, ReadOnlyAdmin):
         "id", "when", "username", "kind", "delta", "balance", "action_type", "reference", "reason", "actor",
     ]
     list_filter = ["transaction_type", "action_type", "created_at"]
-    list_select_related = ["wallet__user", "actor"]
+    list_select_related = ["wallet__user", "wallet__team", "actor", "member"]
     search_fields = ["=wallet__user__username", "reference", "description", "=idempotency_key"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -41,4 +41,4 @@ class LedgerEntryAdmin(WalletOwnerColumn, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         # A row's page is titled with the wallet's owner (LedgerEntry.__str__): fetched with the row.
-        return super().get_queryset(request).select_related("wallet__user")
+        return super().get_queryset(request).select_related("wallet__user", "wallet__team")

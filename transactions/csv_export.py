@@ -22,7 +22,8 @@ COLUMNS = (
     "reference",
     "description",
 )
-TEXT_COLUMNS = {"transaction_type", "action_type", "reference", "description"}
+TEXT_COLUMNS = {"transaction_type", "action_type", "reference", "description", "member"}
+MEMBER_COLUMN = ("member", "member__username")  # a team wallet's files add who spent (header, field)
 CURSOR_CHUNK = 2000  # rows fetched per round trip of the server-side cursor
 ROWS_PER_WRITE = 500  # rows joined into one chunk of the response
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,9 +42,9 @@ def _safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def _cells(row: tuple) -> list:
+def _cells(row: tuple, names: tuple) -> list:
     cells = []
-    for name, value in zip(COLUMNS, row):
+    for name, value in zip(names, row):
         if name == "created_at":
             value = value.isoformat()
         elif name in TEXT_COLUMNS:
@@ -52,14 +53,17 @@ def _cells(row: tuple) -> list:
     return cells
 
 
-def ledger_csv_lines(entries: QuerySet) -> Iterator[str]:
-    """The header, then batches of CSV lines for `entries` (already filtered, ordered and scoped)."""
+def ledger_csv_lines(entries: QuerySet, *, with_member: bool = False) -> Iterator[str]:
+    """The header, then batches of CSV lines for `entries` (already filtered, ordered and scoped);
+    `with_member`: a last column naming the member (a team wallet's history)."""
+    names = COLUMNS + (MEMBER_COLUMN[0],) if with_member else COLUMNS
+    fields = COLUMNS + (MEMBER_COLUMN[1],) if with_member else COLUMNS
     writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
+    yield writer.writerow(names)
     batch: list[str] = []
-    rows: Iterable[tuple] = entries.values_list(*COLUMNS).iterator(chunk_size=CURSOR_CHUNK)
+    rows: Iterable[tuple] = entries.values_list(*fields).iterator(chunk_size=CURSOR_CHUNK)
     for row in rows:
-        batch.append(writer.writerow(_cells(row)))
+        batch.append(writer.writerow(_cells(row, names)))
         if len(batch) >= ROWS_PER_WRITE:
             yield "".join(batch)
             batch = []

@@ -43,6 +43,10 @@ class LedgerEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        help_text="On a team's wallet: the member whose request spent the credits.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = LedgerEntryQuerySet.as_manager()
@@ -71,10 +75,14 @@ class LedgerEntry(models.Model):
             ),
             models.Index(fields=["action_type", "-created_at"], condition=~Q(action_type=""), name="ledger_action_idx"),
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="ledger_actor_idx"),
+            models.Index(
+                fields=["wallet", "member", "-created_at"], condition=Q(member__isnull=False),
+                name="ledger_wallet_member_idx",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.transaction_type} {self.delta:+d} ({self.wallet.user.username})"
+        return f"{self.transaction_type} {self.delta:+d} ({self.wallet.owner_name})"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:

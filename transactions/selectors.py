@@ -17,12 +17,14 @@ from .models import LedgerEntry, TransactionType
 USAGE_TYPES = (TransactionType.SPEND, TransactionType.FREE_USE)
 
 
-def ledger_list(*, wallet_id: int) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(wallet_id=wallet_id)
+def ledger_list(*, wallet_id: int, member_id: int | None = None) -> QuerySet[LedgerEntry]:
+    """A wallet's rows; on a team's wallet, `member_id` narrows them to one member's."""
+    entries = LedgerEntry.objects.filter(wallet_id=wallet_id)
+    return entries if member_id is None else entries.filter(member_id=member_id)
 
 
-def ledger_search(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
-    entries = ledger_list(wallet_id=wallet_id)
+def ledger_search(*, wallet_id: int, q: str, member_id: int | None = None) -> QuerySet[LedgerEntry]:
+    entries = ledger_list(wallet_id=wallet_id, member_id=member_id)
     if q:
         entries = entries.filter(
             Q(description__icontains=q) | Q(action_type__icontains=q) | Q(reference__icontains=q)
@@ -30,24 +32,25 @@ def ledger_search(*, wallet_id: int, q: str) -> QuerySet[LedgerEntry]:
     return entries
 
 
-def ledger_recent(*, wallet_id: int, limit: int = 10) -> list[LedgerEntry]:
-    return list(ledger_list(wallet_id=wallet_id).order_by("-created_at", "-id")[:limit])
+def ledger_recent(*, wallet_id: int, limit: int = 10, member_id: int | None = None) -> list[LedgerEntry]:
+    return list(ledger_list(wallet_id=wallet_id, member_id=member_id).order_by("-created_at", "-id")[:limit])
 
 
-def _usage_in(wallet_id: int, start: datetime, end: datetime) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(
+def _usage_in(wallet_id: int, start: datetime, end: datetime, member_id: int | None = None) -> QuerySet[LedgerEntry]:
+    usage = LedgerEntry.objects.filter(
         wallet_id=wallet_id, created_at__gte=start, created_at__lt=end, transaction_type__in=USAGE_TYPES
     ).order_by()
+    return usage if member_id is None else usage.filter(member_id=member_id)
 
 
 def _month_window(period: date) -> tuple[datetime, datetime]:
     return period_start(period), period_start(next_period(period))
 
 
-def _per_action(wallet_id: int, start: datetime, end: datetime) -> dict:
+def _per_action(wallet_id: int, start: datetime, end: datetime, member_id: int | None = None) -> dict:
     """{action: {"count": units used (paid + free), "credits": credits spent, "free": free units}}"""
     rows = (
-        _usage_in(wallet_id, start, end)
+        _usage_in(wallet_id, start, end, member_id)
         .values("action_type", "transaction_type")
         .annotate(units=Sum("quantity"), credits=Sum("amount"))
     )
@@ -73,12 +76,13 @@ def usage_month_summary(*, wallet_id: int, period: date) -> dict:
     }
 
 
-def usage_month_breakdown(*, wallet_id: int, period: date) -> dict:
-    """usage/monthly: totals, per-action breakdown and the days with activity (two aggregate queries)."""
+def usage_month_breakdown(*, wallet_id: int, period: date, member_id: int | None = None) -> dict:
+    """usage/monthly: totals, per-action breakdown and the days with activity (two aggregate queries);
+    on a team's wallet, of one member (`member_id`) or of everyone."""
     start, end = _month_window(period)
-    actions = _per_action(wallet_id, start, end)
+    actions = _per_action(wallet_id, start, end, member_id)
     days = (
-        _usage_in(wallet_id, start, end)
+        _usage_in(wallet_id, start, end, member_id)
         .annotate(day=TruncDate("created_at", tzinfo=dt_timezone.utc))
         .values("day")
         .annotate(credits=Sum("amount"), actions=Sum("quantity"))
@@ -192,3 +196,4 @@ def ledger_daily_credits_in(*, since: datetime) -> list[dict]:
         .annotate(credits=Sum("amount"))
         .order_by("day", "transaction_type")
     )
+

@@ -7,6 +7,12 @@ from .models import LedgerEntry
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
     action_type = serializers.CharField(read_only=True)  # empty for grants and top-ups
+    # Not read-only, so the schema marks it optional: a team wallet's rows carry it (null on the
+    # rows nobody's request made: grants, top-ups, expiry), a personal wallet's rows do not.
+    member = serializers.CharField(
+        source="member.username", required=False, allow_null=True,
+        help_text="A team wallet's rows only: the member whose request it was (null for grants, top-ups, expiry).",
+    )
 
     class Meta:
         model = LedgerEntry
@@ -21,7 +27,14 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "reference",
             "description",
             "created_at",
+            "member",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("team_wallet"):
+            data.pop("member", None)
+        return data
 
 
 class ActionUsageSerializer(serializers.Serializer):

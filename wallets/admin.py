@@ -14,16 +14,16 @@ from common.exceptions import DomainError
 
 from . import services
 from .admin_forms import AdjustCreditsForm, GrantCreditsForm
-from .models import Access, AllowanceUsage, Grant, Hold, Recharge, Wallet, WalletStatus
+from .models import Access, AllowanceUsage, Grant, Hold, Membership, Recharge, Team, Wallet, WalletStatus
 
 
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
     # Six columns that fit a laptop screen; email, holds and the cycle are on each wallet's page.
-    list_display = ["user", "current_balance", "monthly_balance", "purchased_balance", "package", "status"]
+    list_display = ["owner", "current_balance", "monthly_balance", "purchased_balance", "package", "status"]
     list_filter = ["status", "package"]
-    list_select_related = ["user", "package"]
-    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user", "team", "package"]
+    search_fields = ["user__username", "user__email", "team__name"]
     show_full_result_count = False
     fields = [
         "user", "package", "status", "total_balance", "monthly_balance", "purchased_balance", "bonus_balance",
@@ -41,6 +41,10 @@ class WalletAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps them
+
+    @admin.display(description="owner", ordering="user__username")
+    def owner(self, wallet):
+        return wallet.owner_name
 
     @admin.display(description="balance")
     def current_balance(self, wallet):
@@ -126,10 +130,10 @@ class WalletAdmin(admin.ModelAdmin):
                         actor=request.user,
                     )
                 except DomainError as error:
-                    self.message_user(request, f"{wallet.user}: {error.detail}", messages.ERROR)
+                    self.message_user(request, f"{wallet.owner_name}: {error.detail}", messages.ERROR)
                 else:
                     self.message_user(
-                        request, f"{wallet.user}: {entry.delta:+d} credits, balance {entry.balance_after}.", messages.SUCCESS
+                        request, f"{wallet.owner_name}: {entry.delta:+d} credits, balance {entry.balance_after}.", messages.SUCCESS
                     )
             return redirect("admin:wallets_wallet_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "wallets": wallets, "title": "Adjust credits",
@@ -141,7 +145,7 @@ class WalletAdmin(admin.ModelAdmin):
 class GrantAdmin(WalletOwnerColumn, ReadOnlyAdmin):
     """Grants are written by the ledger service only (staff give them from the wallets list)."""
 
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     list_display = ["id", "username", "source", "amount", "remaining", "held", "priority", "expires_at", "reason"]
     list_filter = ["source", "expired_at"]
     search_fields = ["=wallet__user__username", "reason", "reference"]
@@ -150,7 +154,7 @@ class GrantAdmin(WalletOwnerColumn, ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(WalletOwnerColumn, ReadOnlyAdmin):
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     list_display = ["id", "username", "action_type", "amount", "free_units", "reference", "status", "expires_at"]
     list_filter = ["status", "action_type"]
     search_fields = ["=wallet__user__username", "reference"]
@@ -159,7 +163,7 @@ class HoldAdmin(WalletOwnerColumn, ReadOnlyAdmin):
 
 @admin.register(AllowanceUsage)
 class AllowanceUsageAdmin(WalletOwnerColumn, ReadOnlyAdmin):
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     list_display = ["username", "period", "action_type", "used", "reserved"]
     list_filter = ["period", "action_type"]
     search_fields = ["=wallet__user__username"]
@@ -206,13 +210,13 @@ class AccessAdmin(ReadOnlyAdmin):
     # a profile's username).
     list_display = ["user", "action_type", "resource", "expires_at", "created_at"]
     list_filter = ["action_type"]
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     search_fields = ["=reference", "=wallet__user__username"]
     show_full_result_count = False
 
     @admin.display(description="user", ordering="wallet__user__username")
     def user(self, access):
-        return access.wallet.user.username
+        return access.wallet.owner_name
 
     @admin.display(description="resource", ordering="reference")
     def resource(self, access):
@@ -223,6 +227,39 @@ class AccessAdmin(ReadOnlyAdmin):
 class RechargeAdmin(ReadOnlyAdmin):
     list_display = ["id", "wallet", "credits", "status", "period", "payment_intent", "failure", "created_at"]
     list_filter = ["status", "period"]
-    list_select_related = ["wallet__user"]
+    list_select_related = ["wallet__user", "wallet__team"]
     search_fields = ["=wallet__user__username", "=payment_intent"]
     show_full_result_count = False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "monthly_cap", "created_at"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["user"]
+    extra = 0
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams, their members, roles and caps. Staff may change roles and caps or add and remove
+    members (the database keeps one owner per team and a user in one team); teams themselves are
+    made by their owners (`POST api/credits/team`), each with a wallet of its own."""
+
+    list_display = ["name", "wallet", "members", "created_at"]
+    list_select_related = ["wallet__team"]
+    search_fields = ["name", "=memberships__user__username"]
+    fields = ["name", "wallet", "created_at"]
+    readonly_fields = ["wallet", "created_at"]
+    inlines = [MembershipInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the wallet and its ledger stay
+
+    @admin.display(description="members")
+    def members(self, team):
+        return team.memberships.count()

@@ -45,6 +45,7 @@ from .models import Hold
 from .outcomes import ReserveOutcome, SettleOutcome
 from .selectors import PurchaseState, purchase_state
 from .services import credits_release, purchase_capture, purchase_reserve
+from .teams import member_of, wallet_id_of
 
 logger = logging.getLogger("credits.gate")
 
@@ -57,13 +58,15 @@ REMAINING_HEADER = "X-Credits-Remaining"
 
 @dataclass(frozen=True)
 class Purchase:
-    """What one gated request buys: `action_type` on `reference`, for the wallet of `user_id`, at the
+    """What one gated request buys: `action_type` on `reference`, for the wallet `user_id` (the key of
+    the wallet the user spends from: their own, or their team's, then `member_id` is theirs), at the
     rule in force when the request started (filled in by the ask)."""
 
     user_id: int
     action_type: str
     reference: str
     rule: PricingRule | None = None
+    member_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ def gate_reserve(purchase: Purchase, answer: PurchaseState | None = None, *,
         idempotency_key=idempotency_key,
         sells_access=True,
         checks_in_flight=not late,
+        member_id=purchase.member_id,
     )
     if reservation.outcome == ReserveOutcome.RESERVED:
         return Ticket(hold=reservation.hold)
@@ -224,7 +228,8 @@ class CreditGatedView(APIView):
         reference = self.credit_reference(request, **kwargs)  # the resource, resolved once
         idempotency_key = idempotency_key_of(request)  # bad input is a 400 before any question of credits
         self.credit_purchase = Purchase(  # the ask adds the rule: the price at the request's start
-            user_id=request.user.pk, action_type=self.credit_action, reference=reference,
+            user_id=wallet_id_of(request.user), action_type=self.credit_action, reference=reference,
+            member_id=member_of(request.user),
         )
         if not self.credit_permission().has_permission(request, self):
             self.permission_denied(request)

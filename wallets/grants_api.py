@@ -21,6 +21,7 @@ from pricing.models import Package
 from .models import STAFF_SOURCES, Grant
 from .serializers import GrantSerializer, StaffGrantResultSerializer
 from .services import credits_grant
+from .teams import wallet_id_of
 
 STATUSES = ("active", "expired", "all")
 
@@ -35,7 +36,7 @@ class GrantListView(StrictQueryParams, generics.ListAPIView):
 
     def get_queryset(self):
         now = timezone.now()
-        grants = Grant.objects.filter(wallet_id=self.request.user.pk)
+        grants = Grant.objects.filter(wallet_id=wallet_id_of(self.request.user))
         expired = Q(expires_at__lte=now) | Q(expired_at__isnull=False)
         status_ = self.request.query_params.get("status", "active")
         if status_ not in STATUSES:

@@ -1,6 +1,8 @@
 """The wallet's history: read-only ledger APIs, always scoped to the requesting user's wallet. Here, above
 the ledger, because a page also reads the wallet (its row counter, kept by the ledger writer)."""
 
+from functools import cached_property
+
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -29,6 +31,17 @@ from transactions.serializers import (
 )
 
 from .models import Wallet
+from .teams import member_scope, membership_of, wallet_id_of
+
+MEMBER_PARAMETER = OpenApiParameter(
+    "member", OpenApiTypes.STR,
+    description="A team wallet: one member's rows (username). Owners and admins see everyone's by default; "
+    "members only their own. 403 `team_role_required`, 404 `member_not_found` or `not_in_team`.",
+)
+MEMBER_ERRORS = {
+    "403": "`member=` another member, asked by a member (`team_role_required`).",
+    "404": "`member=` someone not in the team (`member_not_found`), or without a team (`not_in_team`).",
+}
 
 
 class InvalidPeriod(DomainError):
@@ -37,7 +50,8 @@ class InvalidPeriod(DomainError):
 
 
 class TransactionListView(StrictQueryParams, generics.ListAPIView):
-    """The user's ledger, newest first, filterable and orderable."""
+    """The user's ledger, newest first, filterable and orderable. On a team's wallet, every row names
+    the member whose request it was (`member`), and `?member=` narrows the rows to one member's."""
 
     serializer_class = LedgerEntrySerializer
     filterset_class = LedgerFilter
@@ -45,17 +59,30 @@ class TransactionListView(StrictQueryParams, generics.ListAPIView):
     ordering = ["-created_at", "-id"]
 
     pagination_class = LedgerPagination
+    extra_query_params = {"member"}
+    schema_errors = MEMBER_ERRORS
+
+    @cached_property
+    def member_id(self) -> int | None:
+        return member_scope(self.request.user, self.request.query_params.get("member"))
+
+    def scoped(self, entries):
+        """A team wallet's rows come with their member's name."""
+        return entries.select_related("member") if membership_of(self.request.user) is not None else entries
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "team_wallet": membership_of(self.request.user) is not None}
 
     def get_queryset(self):
-        return selectors.ledger_list(wallet_id=self.request.user.pk)
+        return self.scoped(selectors.ledger_list(wallet_id=wallet_id_of(self.request.user), member_id=self.member_id))
 
     def known_count(self) -> int | None:
         """The wallet's row counter, when nothing narrows the list."""
-        if set(self.request.query_params) - {"page", "page_size", "ordering"}:
+        if set(self.request.query_params) - {"page", "page_size", "ordering"} or self.member_id is not None:
             return None
-        return Wallet.objects.filter(pk=self.request.user.pk).values_list("ledger_rows", flat=True).first()
+        return Wallet.objects.filter(pk=wallet_id_of(self.request.user)).values_list("ledger_rows", flat=True).first()
 
-    @extend_schema(tags=["transactions"])
+    @extend_schema(parameters=[MEMBER_PARAMETER], tags=["transactions"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -63,7 +90,7 @@ class TransactionListView(StrictQueryParams, generics.ListAPIView):
 class TransactionSearchView(TransactionListView):
     """Search (`q`) over description, action type and reference, with the same filters."""
 
-    extra_query_params = {"q"}
+    extra_query_params = {"q", "member"}
 
     def known_count(self) -> int | None:
         return None  # a search counts what it matches
@@ -71,10 +98,13 @@ class TransactionSearchView(TransactionListView):
     def get_queryset(self):
         query = SearchQuerySerializer(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return selectors.ledger_search(wallet_id=self.request.user.pk, q=query.validated_data["q"])
+        return self.scoped(selectors.ledger_search(
+            wallet_id=wallet_id_of(self.request.user), q=query.validated_data["q"], member_id=self.member_id
+        ))
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters).")],
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters)."),
+                    MEMBER_PARAMETER],
         tags=["transactions"],
     )
     def get(self, request, *args, **kwargs):
@@ -91,19 +121,21 @@ class TransactionExportView(TransactionSearchView):
 
     @extend_schema(
         summary="Download the history as CSV (same filters, search and ordering as transactions)",
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters).")],
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Text to search (max 100 characters)."),
+                    MEMBER_PARAMETER],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
                 description="Columns: id, created_at, transaction_type, amount, delta, balance_after, "
-                "action_type, quantity, reference, description. Streamed; no paging.",
+                "action_type, quantity, reference, description (and member, on a team's wallet). Streamed; no paging.",
             )
         },
         tags=["transactions"],
     )
     def get(self, request, *args, **kwargs):
         entries = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(ledger_csv_lines(entries), content_type="text/csv; charset=utf-8")
+        lines = ledger_csv_lines(entries, with_member=membership_of(request.user) is not None)
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         filename = f"credits-transactions-{timezone.now():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
@@ -111,16 +143,23 @@ class TransactionExportView(TransactionSearchView):
 
 
 class MonthlyUsageView(APIView):
-    @extend_schema(parameters=[PeriodQuerySerializer], responses=MonthlyUsageSerializer, tags=["usage"])
+    schema_errors = MEMBER_ERRORS
+
+    @extend_schema(parameters=[PeriodQuerySerializer, MEMBER_PARAMETER], responses=MonthlyUsageSerializer,
+                   tags=["usage"])
     def get(self, request):
-        query = PeriodQuerySerializer(data=request.query_params.dict())
+        params = request.query_params.dict()
+        member_id = member_scope(request.user, params.pop("member", None))
+        query = PeriodQuerySerializer(data=params)
         if not query.is_valid():
             raise InvalidPeriod()
         try:
             period = parse_period(query.validated_data["period"]) if "period" in query.validated_data else period_of()
         except ValueError:
             raise InvalidPeriod() from None
-        return Response(selectors.usage_month_breakdown(wallet_id=request.user.pk, period=period))
+        return Response(
+            selectors.usage_month_breakdown(wallet_id=wallet_id_of(request.user), period=period, member_id=member_id)
+        )
 
 
 class SpendingAnalyticsView(APIView):
@@ -129,4 +168,4 @@ class SpendingAnalyticsView(APIView):
         query = MonthsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         months = query.validated_data["months"]
-        return Response(selectors.usage_spending_analytics(wallet_id=request.user.pk, months=months))
+        return Response(selectors.usage_spending_analytics(wallet_id=wallet_id_of(request.user), months=months))

@@ -33,9 +33,15 @@ class WalletQuerySet(models.QuerySet):
 
 
 class Wallet(models.Model):
-    # The user's id is the wallet's id: every wallet-scoped row carries the owner's key,
-    # which is also the distribution column if the tables are ever sharded by user.
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
+    # The wallet's key, carried by every wallet-scoped row (and their distribution column on Citus).
+    # A personal wallet's key is its user's id; a team wallet's is negative (sequence
+    # wallets_team_wallet_id, migration 0020), so the two never meet and a batch of ids is still a
+    # short range (the monthly reset).
+    id = models.IntegerField(primary_key=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="wallet",
+        help_text="A personal wallet's owner; empty for a team's wallet.",
+    )
     package = models.ForeignKey("pricing.Package", on_delete=models.PROTECT, related_name="wallets")
     status = models.CharField(max_length=16, choices=WalletStatus.choices, default=WalletStatus.ACTIVE)
     # Totals of the wallet's grants (remaining + held), kept by the ledger writer for the fast paths.
@@ -108,7 +114,15 @@ class Wallet(models.Model):
         # ids through the primary key.
 
     def __str__(self) -> str:
-        return f"wallet of {self.user.username}"
+        return f"wallet of {self.owner_name}"
+
+    @property
+    def owner_name(self) -> str:
+        """Who the wallet belongs to, as staff read it: the username, or the team's name."""
+        if self.user_id is not None:
+            return self.user.username
+        team = getattr(self, "team", None)
+        return f"team {team.name}" if team is not None else f"wallet {self.pk}"
 
     @property
     def current_balance(self) -> int:
@@ -220,6 +234,10 @@ class Hold(models.Model):
     period = models.DateField(help_text="Allowance period the free units belong to.")
     reference = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        help_text="The team member whose request it is (team wallets only): the cap it counts against.",
+    )
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
     allocations = models.JSONField(
         null=True, blank=True, help_text="[[grant id, credits, source, cost basis, currency], ...]: which grants hold the credits.",
@@ -294,7 +312,7 @@ class Access(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.wallet.user.username}: {self.action_type} of {self.reference}"
+        return f"{self.wallet.owner_name}: {self.action_type} of {self.reference}"
 
 
 class RechargeState(models.TextChoices):
@@ -329,3 +347,68 @@ class Recharge(models.Model):
 
     def __str__(self) -> str:
         return f"recharge {self.pk}: {self.credits} credits ({self.status})"
+
+
+class TeamRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Team(models.Model):
+    """Several people spending from one wallet (README, "Teams"). Its key is its wallet's."""
+
+    wallet = models.OneToOneField(Wallet, on_delete=models.PROTECT, primary_key=True, related_name="team")
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in a team: at most one team per user (the user is the key)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="membership"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=TeamRole.choices, default=TeamRole.MEMBER)
+    monthly_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Credits this member may spend per calendar month (empty: no cap)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team"], condition=Q(role="owner"), name="one_owner_per_team"),
+        ]
+        indexes = [models.Index(fields=["team", "role"], name="membership_team_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def manages(self) -> bool:
+        """Owners and admins manage the team: members, caps, money in, everyone's rows."""
+        return self.role in (TeamRole.OWNER, TeamRole.ADMIN)
+
+
+class MemberUsage(models.Model):
+    """Credits one member of a team spent (and holds in flight) in one calendar month: what the
+    member's cap is checked against, under the wallet lock of the reserve (wallets_hold_reserve.sql),
+    kept by the reserve, the capture and the release."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="member_usage", db_index=False)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.DateField(help_text="First day of the month.")
+    spent = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "period", "member"], name="one_member_usage_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.period:%Y-%m}: {self.spent}"

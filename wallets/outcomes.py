@@ -14,6 +14,7 @@ class ReserveOutcome(models.TextChoices):
     IN_FLIGHT = "in_flight"
     REQUOTE = "requote"
     SHORT = "short"
+    MEMBER_CAP_REACHED = "member_cap_reached"
 
 
 class SettleOutcome(models.TextChoices):

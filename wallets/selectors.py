@@ -17,7 +17,7 @@ from pricing.selectors import pricing_rule_get
 from transactions.models import LedgerEntry, TransactionType
 
 from .exceptions import WalletNotFound
-from .models import Access, AllowanceUsage, Grant, Wallet, WalletStatus
+from .models import Access, AllowanceUsage, Grant, MemberUsage, Membership, Wallet, WalletStatus
 
 
 def allowance_usage_by_action(*, wallet_id: int, period: date) -> dict[str, AllowanceUsage]:
@@ -71,9 +71,11 @@ def credits_check(
     quantity: int = 1,
     already_paid: bool = False,
     rule: PricingRule | None = None,
+    member_left: int | None = None,
 ) -> Decision:
     """Would `quantity` x `action_type` go through now for `wallet` (up to date with the month;
-    None: the user has none)? Asks only; reserves nothing.
+    None: the user has none)? Asks only; reserves nothing. `member_left`: what a team member may
+    still spend this month under their cap (None: no cap).
 
     `rule` (the active rule, tiers prefetched), if the caller has just read it, saves reading it again."""
     if rule is None:
@@ -88,10 +90,13 @@ def credits_check(
         return Decision(action_type, True, 0, wallet.available, free_left, False, "already_paid", 0, quantity, True)
     price = quote(rule, quantity=quantity, free_remaining=free_left, tiers=list(rule.bulk_tiers.all()))
     needed = max(0, price.total_credits - wallet.available)
+    capped = member_left is not None and price.total_credits > member_left
     if wallet.status == WalletStatus.LOCKED:
         reason = "wallet_locked"
     elif needed:
         reason = "insufficient_credits"
+    elif capped:
+        reason, needed = "member_cap_reached", price.total_credits - max(0, member_left or 0)
     else:
         reason = None
     return Decision(
@@ -209,3 +214,43 @@ def access_paid(*, wallet_id: int, action_type: str, reference: str) -> bool:
 def access_count(*, wallet_id: int, action_type: str) -> int:
     """How many distinct resources of `action_type` the wallet has an access to now."""
     return Access.objects.current().filter(wallet_id=wallet_id, action_type=action_type).count()
+
+
+def member_cap_left(*, membership: Membership | None, period: date | None = None) -> int | None:
+    """What a team member may still spend this month under their cap (None: no cap, or no team)."""
+    if membership is None or membership.monthly_cap is None:
+        return None
+    used = MemberUsage.objects.filter(
+        wallet_id=membership.team_id, member_id=membership.user_id, period=period or period_of()
+    ).values_list("spent", "held").first() or (0, 0)
+    return max(0, membership.monthly_cap - used[0] - used[1])
+
+
+def team_summary(*, membership: Membership, period: date | None = None) -> dict:
+    """A team as its members see it: everyone's name and role; caps and this month's spend of
+    everyone for owners and admins, of themselves only for members (two queries)."""
+    period = period or period_of()
+    memberships = list(
+        Membership.objects.filter(team_id=membership.team_id).select_related("user", "team").order_by("created_at", "user_id")
+    )
+    usage = {
+        row.member_id: row
+        for row in MemberUsage.objects.filter(wallet_id=membership.team_id, period=period)
+    }
+    members = []
+    for other in memberships:
+        sees = membership.manages or other.pk == membership.pk
+        used = usage.get(other.user_id)
+        members.append({
+            "username": other.user.username,
+            "role": other.role,
+            "joined_at": other.created_at,
+            "monthly_cap": other.monthly_cap if sees else None,
+            "spent_this_month": (used.spent if used else 0) if sees else None,
+            "held": (used.held if used else 0) if sees else None,
+        })
+    team = memberships[0].team if memberships else membership.team
+    return {
+        "id": team.pk, "name": team.name, "role": membership.role, "period": f"{period:%Y-%m}",
+        "created_at": team.created_at, "members": members,
+    }

@@ -130,12 +130,25 @@ class DashboardRuleSerializer(serializers.Serializer):
     free_allowance_per_month = serializers.IntegerField()
 
 
+class TeamSpendSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField()
+    monthly_cap = serializers.IntegerField(allow_null=True)
+    spent_this_month = serializers.IntegerField()
+    held = serializers.IntegerField()
+
+
 class DashboardSerializer(serializers.Serializer):
     wallet = WalletBlockSerializer()
     recent_transactions = RecentTransactionSerializer(many=True)
     monthly_usage = MonthlyUsageBlockSerializer()
     pricing_rules = DashboardRuleSerializer(many=True)
     unlocked_influencers_count = serializers.IntegerField()
+    # Not read-only, so optional in the schema: there for a team's owners and admins only.
+    team_spend = TeamSpendSerializer(
+        many=True, required=False,
+        help_text="A team's owners and admins: each member's role, monthly cap and spend this month.",
+    )
 
 
 class TopActionSerializer(serializers.Serializer):

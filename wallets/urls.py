@@ -1,6 +1,6 @@
 from common.routing import route
 
-from . import grants_api, history_api, views
+from . import grants_api, history_api, team_api, views
 
 urlpatterns = [
     route("balance", views.BalanceView.as_view(), "balance"),
@@ -16,5 +16,8 @@ urlpatterns = [
     route(r"transactions/export\.csv", history_api.TransactionExportView.as_view(), "transactions-export"),
     route("transactions/search", history_api.TransactionSearchView.as_view(), "transactions-search"),
     route("usage/monthly", history_api.MonthlyUsageView.as_view(), "usage-monthly"),
+    route("team", team_api.TeamView.as_view(), "team"),
+    route("team/members", team_api.TeamMembersView.as_view(), "team-members"),
+    route(r"team/members/(?P<username>[\w.@+-]+)", team_api.TeamMemberView.as_view(), "team-member"),
     route("analytics/spending", history_api.SpendingAnalyticsView.as_view(), "analytics-spending"),
 ]

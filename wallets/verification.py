@@ -39,7 +39,7 @@ allocated AS (
     SELECT wallet_id, sum(amount) AS total FROM transactions_ledgerallocation GROUP BY wallet_id
 ),
 figures AS (
-    SELECT w.user_id, w.monthly_balance, w.purchased_balance, w.bonus_balance, w.reserved, w.ledger_rows,
+    SELECT w.id AS wallet_id, w.monthly_balance, w.purchased_balance, w.bonus_balance, w.reserved, w.ledger_rows,
            w.monthly_balance + w.purchased_balance + w.bonus_balance AS balance,
            coalesce(ledger.total, 0) AS ledger_sum, coalesce(ledger.rows, 0) AS ledger_count,
            coalesce(holds.held, 0) AS holds_held, coalesce(grants.held, 0) AS grants_held,
@@ -48,16 +48,16 @@ figures AS (
            coalesce(grants.bonus_balance, 0) AS grants_bonus_balance,
            coalesce(allocated.total, 0) AS allocated
     FROM wallets_wallet w
-    LEFT JOIN ledger ON ledger.wallet_id = w.user_id
-    LEFT JOIN holds ON holds.wallet_id = w.user_id
-    LEFT JOIN grants ON grants.wallet_id = w.user_id
-    LEFT JOIN allocated ON allocated.wallet_id = w.user_id
+    LEFT JOIN ledger ON ledger.wallet_id = w.id
+    LEFT JOIN holds ON holds.wallet_id = w.id
+    LEFT JOIN grants ON grants.wallet_id = w.id
+    LEFT JOIN allocated ON allocated.wallet_id = w.id
 )
 SELECT * FROM figures
 WHERE ledger_sum <> balance OR ledger_count <> ledger_rows OR holds_held <> reserved OR grants_held <> reserved
    OR allocated <> balance OR grants_monthly_balance <> monthly_balance
    OR grants_purchased_balance <> purchased_balance OR grants_bonus_balance <> bonus_balance
-ORDER BY user_id
+ORDER BY wallet_id
 """
 
 
@@ -94,7 +94,7 @@ def _disagreeing_wallets() -> list[Problem]:
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
     for w in rows:
-        wallet_id = w["user_id"]
+        wallet_id = w["wallet_id"]
         if w["ledger_sum"] != w["balance"]:
             problems.append(Problem(wallet_id, f"ledger sum {w['ledger_sum']} != balance {w['balance']}"))
         if w["ledger_count"] != w["ledger_rows"]:

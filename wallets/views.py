@@ -15,6 +15,7 @@ from transactions import selectors as ledger
 from . import selectors, serializers
 from .models import Wallet
 from .services import wallet_create, wallet_refresh
+from .teams import wallet_id_of
 
 WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
 
@@ -22,14 +23,14 @@ WALLET_ERRORS = {402: OpenApiResponse(description="`wallet_not_found`")}
 class BalanceView(APIView):
     @extend_schema(responses={200: serializers.BalanceSerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = wallet_refresh(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=wallet_id_of(request.user))
         return Response(serializers.BalanceSerializer(wallet).data)
 
 
 class WalletSummaryView(APIView):
     @extend_schema(responses={200: serializers.WalletSummarySerializer, **WALLET_ERRORS}, tags=["wallet"])
     def get(self, request):
-        wallet = wallet_refresh(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=wallet_id_of(request.user))
         body = {"wallet": wallet, "lifetime": ledger.ledger_totals(wallet_id=wallet.pk)}
         return Response(serializers.WalletSummarySerializer(body).data)
 
@@ -61,7 +62,7 @@ class PricingCalculateView(APIView):
         body = CalculateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rule = pricing_rule_get(action_type=body.validated_data["action_type"])
-        wallet = wallet_refresh(user_id=request.user.pk)
+        wallet = wallet_refresh(user_id=wallet_id_of(request.user))
         usage = selectors.allowance_usage_get(wallet_id=wallet.pk, action_type=rule.action_type)
         price = quote(
             rule, quantity=body.validated_data["quantity"], free_remaining=selectors.allowance_remaining(rule, usage)
@@ -78,7 +79,7 @@ class AllowancesView(APIView):
         tags=["pricing"],
     )
     def get(self, request):
-        return Response(serializers.AllowancesSerializer(selectors.allowance_summary(wallet_id=request.user.pk)).data)
+        return Response(serializers.AllowancesSerializer(selectors.allowance_summary(wallet_id=wallet_id_of(request.user))).data)
 
 
 class PackageListView(APIView):
@@ -88,7 +89,7 @@ class PackageListView(APIView):
         tags=["subscription"],
     )
     def get(self, request):
-        current = Wallet.objects.filter(pk=request.user.pk).values_list("package_id", flat=True).first()
+        current = Wallet.objects.filter(pk=wallet_id_of(request.user)).values_list("package_id", flat=True).first()
         packages = [{**vars(p), "current": p.pk == current} for p in package_list()]
         return Response(serializers.PackageChoiceSerializer(packages, many=True).data)
 

@@ -9,6 +9,7 @@ import { CreditsBuy } from "./components/buy.js";
 import { CreditsHistory } from "./components/history.js";
 import { CreditsPlan } from "./components/plan.js";
 import { CreditsPricing } from "./components/pricing.js";
+import { CreditsTeam } from "./components/team.js";
 import { CreditsUsageChart } from "./components/usage-chart.js";
 
 const ELEMENTS = {
@@ -21,6 +22,7 @@ const ELEMENTS = {
   "credits-buy": CreditsBuy,
   "credits-alerts": CreditsAlerts,
   "credits-auto-recharge": CreditsAutoRecharge,
+  "credits-team": CreditsTeam,
 };
 for (const [name, element] of Object.entries(ELEMENTS)) {
   if (!customElements.get(name)) customElements.define(name, element);
@@ -28,4 +30,4 @@ for (const [name, element] of Object.entries(ELEMENTS)) {
 
 export { ApiError, CreditsApi } from "./api.js";
 export { Chart, draw } from "./charts.js";
-export { CreditsAlerts, CreditsApp, CreditsAutoRecharge, CreditsBalance, CreditsBuy, CreditsHistory, CreditsPlan, CreditsPricing, CreditsUsageChart };
+export { CreditsAlerts, CreditsApp, CreditsAutoRecharge, CreditsBalance, CreditsBuy, CreditsHistory, CreditsPlan, CreditsPricing, CreditsTeam, CreditsUsageChart };

@@ -131,7 +131,10 @@ def test_a_throttled_request_reads_nothing_of_the_wallet(make_user, provider, mo
         with CaptureQueriesContext(connection) as captured:
             response = api.get("/api/v1/profile/chef.carla/posts")
         assert (response.status_code, response.json()["code"]) == (429, "throttled")
-        sql = statements(captured)
+        # Authentication reads the user with their team membership (who they are, one statement);
+        # nothing of the wallet, the price list or the feature's tables after that.
+        sql = [q for q in statements(captured) if not q.startswith('SELECT "auth_user".')]
+        assert len(statements(captured)) - len(sql) <= 1
         assert not [q for q in sql if "wallets_" in q or "pricing_" in q or "instagram_" in q], sql
         assert provider.calls == ["dev_dan"]
     finally:
@@ -164,3 +167,20 @@ def test_auto_recharge_on_adds_nothing_to_a_charge_that_crosses_nothing(twin, ma
     response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
     assert response["X-Credits-Charged"] == "10"
     assert (extra, commits) == BUDGETS["paid"], sql
+
+
+def test_a_team_members_request_costs_what_anyones_does(twin, make_user, provider):
+    """The member's cap is decided inside the reserve, under the wallet lock: nothing is added to a
+    paid request; a request past the cap is refused by the reserve, the ask and that call."""
+    from testing.teams import make_team
+
+    team = make_team(make_user, balance=100, members={"tia": ("owner", None), "tom": ("member", 10)})
+    api = client_for(team.memberships.get(role="member").user)
+    baseline = ungated_statements(api)
+
+    response, extra, commits, sql = added(api, "/api/v1/profile/dev_dan/posts", baseline=baseline)
+    assert response["X-Credits-Charged"] == "10"
+    assert (extra, commits) == BUDGETS["paid"], sql
+    response, extra, commits, sql = added(api, "/api/v1/profile/eco_emma/posts", baseline=baseline)
+    assert (response.status_code, response.json()["code"]) == (402, "member_cap_reached")
+    assert (extra, commits) == (2, 1), sql  # the ask, then the reserve that refused (it writes nothing)

@@ -8,6 +8,7 @@
     cycle      the monthly reset job
     recharges  auto-recharge's settings and a recharge's end (credited once, or failed)
     plans      a wallet under a paid subscription: a period paid, the plan ended, locked unpaid
+    teams      a team and its wallet, members joining, changing role or cap, leaving
 
 The rules themselves (spending order, buckets, alerts, the reset, event shapes) are SQL, one file
 each, in wallets/db/functions/; these modules call them.
@@ -50,6 +51,7 @@ from .recharges import (
     recharges_to_reconcile,
     wallet_set_auto_recharge,
 )
+from .teams import UNCHANGED, member_add, member_remove, member_update, team_create
 from .writes import MAX_CREDITS_PER_OPERATION
 
 __all__ = [
@@ -62,4 +64,5 @@ __all__ = [
     "wallet_create", "wallet_refresh", "wallet_set_low_balance_threshold", "wallet_set_status",
     "wallets_roll_over",
     "PeriodPart", "plan_ended", "plan_lock", "plan_paid",
+    "UNCHANGED", "member_add", "member_remove", "member_update", "team_create",
 ]

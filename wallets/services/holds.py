@@ -21,14 +21,14 @@ from pricing.models import PricingRule
 from pricing.quotes import quote
 from pricing.selectors import pricing_rule_get
 
-from ..exceptions import HoldNotActive, InsufficientCredits, WalletLocked, WalletNotFound
+from ..exceptions import HoldNotActive, InsufficientCredits, MemberCapReached, WalletLocked, WalletNotFound
 from ..models import AllowanceUsage, Hold, HoldStatus
 from ..outcomes import GRANTS_DISAGREE, ReserveOutcome, SettleOutcome
 from .writes import events_queued, recharge_queued
 
 logger = logging.getLogger("credits.ledger")
 
-RESERVE = "SELECT * FROM wallets_hold_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+RESERVE = "SELECT * FROM wallets_hold_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 CAPTURE = "SELECT * FROM wallets_hold_capture(%s, %s, %s, %s, %s, %s)"
 RELEASE = "SELECT * FROM wallets_hold_release(%s, %s, %s, %s)"
 
@@ -50,14 +50,14 @@ class Reservation:
 
 def _reserve(*, user_id: int, action_type: str, reference: str, idempotency_key: str | None, quantity: int,
              free_units: int, amount: int, free_allowance: int, sells_access: bool, checks_in_flight: bool,
-             now: datetime) -> tuple:
+             now: datetime, member_id: int | None) -> tuple:
     expires_at = now + timedelta(seconds=settings.CREDITS_HOLD_TTL_SECONDS)
     try:
         # Bound here, not on the server: the function commits without waiting for the disk only
         # when it sees its statement start its transaction, which the extended protocol hides.
         return fetch_row(RESERVE, [
             user_id, action_type, reference, idempotency_key, quantity, free_units, amount, free_allowance,
-            sells_access, checks_in_flight, period_of(now), now, expires_at,
+            sells_access, checks_in_flight, period_of(now), now, expires_at, member_id,
         ], bound_on_server=False) + (expires_at,)
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == GRANTS_DISAGREE:
@@ -65,13 +65,15 @@ def _reserve(*, user_id: int, action_type: str, reference: str, idempotency_key:
         raise
 
 
-def _refuse(outcome: str, *, required: int, available: int) -> None:
+def _refuse(outcome: str, *, required: int, balance: int, available: int, member_left: int | None) -> None:
     if outcome == ReserveOutcome.MISSING:
         raise WalletNotFound()
     if outcome == ReserveOutcome.LOCKED:
         raise WalletLocked()
     if outcome == ReserveOutcome.SHORT:
         raise InsufficientCredits(required=required, available=available)
+    if outcome == ReserveOutcome.MEMBER_CAP_REACHED:
+        raise MemberCapReached(required=required, member_left=member_left, balance=balance, available=available)
 
 
 def purchase_reserve(
@@ -85,29 +87,32 @@ def purchase_reserve(
     idempotency_key: str | None = None,
     sells_access: bool = False,
     checks_in_flight: bool = True,
+    member_id: int | None = None,
 ) -> Reservation:
     """Reserve one unit of `action_type` on `reference`: a free unit while the month's allowance
     (`free_allowance` a month; `free_left` as the caller last read it) lasts, else `price` credits,
     unless (decided under the wallet lock) the purchase `sells_access` and is paid for or another
     request holds it (`checks_in_flight`), or this key's request was charged or is being served.
-    Raises WalletNotFound, WalletLocked or InsufficientCredits."""
+    `member_id`: the team member whose request it is (their monthly cap applies).
+    Raises WalletNotFound, WalletLocked, InsufficientCredits or MemberCapReached."""
     for _ in range(3):
         now = timezone.now()
         free_units = 1 if free_left > 0 else 0
         amount = 0 if free_units else price
-        outcome, hold_id, hold_key, allocations, balance, available, free_left, expires_at = _reserve(
+        outcome, hold_id, hold_key, allocations, balance, available, free_left, member_left, expires_at = _reserve(
             user_id=user_id, action_type=action_type, reference=reference, idempotency_key=idempotency_key,
             quantity=1, free_units=free_units, amount=amount, free_allowance=free_allowance,
-            sells_access=sells_access, checks_in_flight=checks_in_flight, now=now,
+            sells_access=sells_access, checks_in_flight=checks_in_flight, now=now, member_id=member_id,
         )
         if outcome == ReserveOutcome.REQUOTE:
             continue  # another request took (or gave back) a free unit since the caller looked
-        _refuse(outcome, required=amount, available=available)
+        _refuse(outcome, required=amount, balance=balance, available=available, member_left=member_left)
         if outcome != ReserveOutcome.RESERVED:
             return Reservation(ReserveOutcome(outcome), hold_id=hold_id, balance=balance)
         hold = Hold(
             id=hold_id, wallet_id=user_id, action_type=action_type, quantity=1, amount=amount, free_units=free_units,
-            period=period_of(now), reference=reference[:255], idempotency_key=hold_key, status=HoldStatus.HELD,
+            period=period_of(now), reference=reference[:255], idempotency_key=hold_key, member_id=member_id,
+            status=HoldStatus.HELD,
             allocations=json.loads(allocations) if isinstance(allocations, str) else allocations,
             expires_at=expires_at, created_at=now,
         )
@@ -124,6 +129,7 @@ def credits_reserve(
     reference: str = "",
     idempotency_key: str | None = None,
     rule: PricingRule | None = None,
+    member_id: int | None = None,
 ) -> Hold:
     """Set aside the price of `quantity` actions (free units first, bulk tiers applied) or raise why
     not. A key seen before returns that key's hold. `rule`, if the caller has read the active rule
@@ -139,15 +145,15 @@ def credits_reserve(
         free_left = max(0, rule.free_allowance_per_month - (usage.used + usage.reserved if usage else 0))
     for _ in range(3):
         price = quote(rule, quantity=quantity, free_remaining=free_left)
-        outcome, hold_id, _, _, _, available, free_left, _ = _reserve(
+        outcome, hold_id, _, _, balance, available, free_left, member_left, _ = _reserve(
             user_id=user_id, action_type=action_type, reference=reference, idempotency_key=idempotency_key,
             quantity=quantity, free_units=price.free_units, amount=price.total_credits,
             free_allowance=rule.free_allowance_per_month, sells_access=False, checks_in_flight=False,
-            now=timezone.now(),
+            now=timezone.now(), member_id=member_id,
         )
         if outcome == ReserveOutcome.REQUOTE:
             continue
-        _refuse(outcome, required=price.total_credits, available=available)
+        _refuse(outcome, required=price.total_credits, balance=balance, available=available, member_left=member_left)
         return Hold.objects.get(wallet_id=user_id, pk=hold_id)  # reserved now, or this key's earlier hold
     raise RuntimeError(f"wallet {user_id}: the free units of {action_type} kept changing")
 

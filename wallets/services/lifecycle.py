@@ -67,7 +67,7 @@ def wallet_create(*, user, package: Package | None = None) -> tuple[Wallet, bool
     try:
         with transaction.atomic():
             # By id, not the user object: its cached `wallet` would keep the row as created, a month back.
-            Wallet.objects.create(user_id=user.pk, package=package, billing_cycle_start=previous_period(period_of()))
+            Wallet.objects.create(id=user.pk, user_id=user.pk, package=package, billing_cycle_start=previous_period(period_of()))
             wallet_catch_up(user_id=user.pk)
     except IntegrityError:
         pass  # a concurrent request created it first: that one is the wallet

@@ -36,7 +36,7 @@ logger = logging.getLogger("credits.ledger")
 
 MAX_CREDITS_PER_OPERATION = 10_000_000
 
-LEDGER_WRITE = "SELECT * FROM wallets_ledger_write(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+LEDGER_WRITE = "SELECT * FROM wallets_ledger_write(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 GRANTS_ADD = "SELECT * FROM wallets_grants_add(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 TAKE = "SELECT wallets_take(%s, %s, %s, %s, %s, %s)"
 
@@ -90,7 +90,7 @@ def ledger_write(
     """One ledger row of the locked wallet (see wallets_ledger_write.sql for the arguments)."""
     entry_id, balance_after, available_after, event_ids, recharge_id = fetch_row(LEDGER_WRITE, [
         wallet_id, transaction_type, Jsonb(moves), sign, grant_column, reserved, action_type, quantity, reference,
-        description, idempotency_key, actor_id, None, timezone.now(),
+        description, idempotency_key, actor_id, None, None, timezone.now(),
     ])
     events_queued(event_ids)
     recharge_queued(recharge_id)

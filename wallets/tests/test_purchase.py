@@ -199,7 +199,7 @@ def test_the_reserve_alone_commits_without_waiting_for_the_disk(make_user):
     user = make_user(balance=100)
     db = connection.settings_dict
     call = ("SELECT outcome FROM wallets_hold_reserve({wallet}, 'test_action', '{ref}', NULL, 1, 0, 20, 0, false, true,"
-            " date_trunc('month', now())::date, now(), now() + interval '2 minutes')")
+            " date_trunc('month', now())::date, now(), now() + interval '2 minutes', NULL)")
 
     def run(conn, sql):
         cursor = conn.cursor()

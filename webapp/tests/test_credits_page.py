@@ -226,6 +226,9 @@ def test_panels_light_up_when_the_grant_alert_and_recharge_endpoints_exist(page,
 def test_every_control_is_reachable_with_the_tab_key(page, live_server, demo):
     sign_in(page, live_server, *DEMO)
     expect(page.get_by_test_id("history-table")).to_be_visible()
+    # Every panel loaded (each asks the API on its own): the walk counts the controls of all of them.
+    expect(page.get_by_role("button", name="Run")).to_be_visible()
+    expect(page.get_by_role("button", name="Create team")).to_be_visible()
     page.get_by_role("button", name="Refresh").focus()
     reached = []
     for _ in range(45):

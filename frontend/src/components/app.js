@@ -176,6 +176,7 @@ export class CreditsApp extends LitElement {
         <credits-usage-chart api-base=${a.base} token=${a.token}></credits-usage-chart>
         <credits-history class="wide" api-base=${a.base} token=${a.token}></credits-history>
         <credits-plan class="wide" api-base=${a.base} token=${a.token}></credits-plan>
+        <credits-team class="wide" api-base=${a.base} token=${a.token} username=${this.username}></credits-team>
         <credits-pricing api-base=${a.base} token=${a.token}></credits-pricing>
         <credits-buy api-base=${a.base} token=${a.token}></credits-buy>
         <credits-alerts api-base=${a.base} token=${a.token}></credits-alerts>

@@ -14,7 +14,7 @@ BEGIN
     holds_released := 0;
     grants_expired := 0;
     SELECT status, billing_cycle_start, holds_due_at INTO w
-    FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF w.status = 'active' AND w.billing_cycle_start < p_period THEN
         reset := wallets_roll_over(p_wallet, p_wallet + 1, p_period, p_now) > 0;
     END IF;
@@ -22,7 +22,7 @@ BEGIN
         holds_released := wallets_holds_release_expired(p_wallet, p_now);
     END IF;
     -- Read again: the reset moved it, and a released hold may have expired its grant already.
-    IF (SELECT grants_due_at <= p_now FROM wallets_wallet WHERE user_id = p_wallet) THEN
+    IF (SELECT grants_due_at <= p_now FROM wallets_wallet WHERE id = p_wallet) THEN
         grants_expired := wallets_grants_expire_due(p_wallet, p_now);
     END IF;
 END

@@ -21,17 +21,17 @@ AS $$
 BEGIN
     RETURN QUERY
     WITH target AS (
-        SELECT w.user_id, w.monthly_balance + w.purchased_balance + w.bonus_balance AS total, w.reserved,
+        SELECT w.id AS wallet_id, w.monthly_balance + w.purchased_balance + w.bonus_balance AS total, w.reserved,
                w.low_balance_state, w.low_balance_threshold
         FROM wallets_wallet w
-        WHERE w.user_id = ANY (p_wallets)
+        WHERE w.id = ANY (p_wallets)
         FOR UPDATE OF w
     ),
     new_grants AS (
         INSERT INTO wallets_grant
             (wallet_id, source, amount, remaining, held, priority, effective_at, expires_at, cost_basis,
              currency, reason, reference, idempotency_key, actor_id, created_at)
-        SELECT user_id, p_source, p_amount, p_amount, 0, coalesce(p_priority, wallets_source_priority(p_source)),
+        SELECT wallet_id, p_source, p_amount, p_amount, 0, coalesce(p_priority, wallets_source_priority(p_source)),
                p_now, p_expires_at, p_cost_basis, p_currency, left(p_reason, 255), left(p_reference, 255), p_key,
                p_actor, p_now
         FROM target
@@ -39,10 +39,10 @@ BEGIN
         RETURNING id, wallet_id
     ),
     changed AS (
-        SELECT t.user_id, g.id AS grant_id, t.total + p_amount AS total, t.total + p_amount - t.reserved AS available,
+        SELECT t.wallet_id, g.id AS grant_id, t.total + p_amount AS total, t.total + p_amount - t.reserved AS available,
                t.low_balance_threshold AS threshold, a.state, a.events
         FROM new_grants g
-        JOIN target t ON t.user_id = g.wallet_id
+        JOIN target t ON t.wallet_id = g.wallet_id
         CROSS JOIN LATERAL wallets_alert_transition(t.low_balance_state, t.total + p_amount - t.reserved,
                                                     t.low_balance_threshold) AS a
     ),
@@ -50,7 +50,7 @@ BEGIN
         INSERT INTO transactions_ledgerentry
             (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity,
              reference, description, idempotency_key, actor_id, created_at)
-        SELECT user_id, p_type, p_amount, p_amount, total, '', 1, left(p_reference, 255), left(p_description, 255),
+        SELECT wallet_id, p_type, p_amount, p_amount, total, '', 1, left(p_reference, 255), left(p_description, 255),
                p_key, p_actor, p_now
         FROM changed
         ON CONFLICT (wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -60,13 +60,13 @@ BEGIN
         INSERT INTO transactions_ledgerallocation
             (entry_id, wallet_id, grant_id, transaction_type, source, amount, cost_basis, currency, created_at)
         SELECT e.id, e.wallet_id, c.grant_id, p_type, p_source, p_amount, p_cost_basis, p_currency, p_now
-        FROM entries e JOIN changed c ON c.user_id = e.wallet_id
+        FROM entries e JOIN changed c ON c.wallet_id = e.wallet_id
     ),
     events AS (
         INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
         SELECT e.wallet_id, ev.event_type, outbox_event_data(e.wallet_id, ev.data), p_now
         FROM entries e
-        JOIN changed c ON c.user_id = e.wallet_id
+        JOIN changed c ON c.wallet_id = e.wallet_id
         CROSS JOIN LATERAL (
             SELECT a.event_type, a.n,
                    jsonb_build_object('available', c.available, 'current_balance', c.total,
@@ -94,9 +94,9 @@ BEGIN
                              ELSE LEAST(coalesce(w.grants_due_at, p_expires_at), p_expires_at) END,
         updated_at = p_now
     FROM entries e
-    JOIN changed c ON c.user_id = e.wallet_id
+    JOIN changed c ON c.wallet_id = e.wallet_id
     LEFT JOIN wallet_events x ON x.wallet_id = e.wallet_id
-    WHERE w.user_id = e.wallet_id AND w.user_id = ANY (p_wallets)  -- the batch again: its wallets, not a scan
-    RETURNING w.user_id, e.id, c.grant_id, x.ids;
+    WHERE w.id = e.wallet_id AND w.id = ANY (p_wallets)  -- the batch again: its wallets, not a scan
+    RETURNING w.id, e.id, c.grant_id, x.ids;
 END
 $$;

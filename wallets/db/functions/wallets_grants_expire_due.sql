@@ -19,7 +19,7 @@ BEGIN
             jsonb_build_array(jsonb_build_array(g.id, g.remaining, g.source, g.cost_basis::text, g.currency)),
             -1, 'remaining', 0, '', 1, g.reference,
             wallets_source_label(g.source) || ' credits expired' || CASE WHEN g.reason <> '' THEN ' (' || g.reason || ')' ELSE '' END,
-            NULL, NULL, NULL, p_now);
+            NULL, NULL, NULL, NULL, p_now);
         PERFORM outbox_emit(p_wallet, 'credits.expired', jsonb_build_object(
             'available', written.available_after, 'current_balance', written.balance_after, 'grant_id', g.id,
             'source', g.source, 'credits', g.remaining, 'expired_at', g.expires_at), p_now);
@@ -29,7 +29,7 @@ BEGIN
     SET grants_due_at = (SELECT min(expires_at) FROM wallets_grant
                          WHERE wallet_id = p_wallet AND remaining > 0 AND expires_at IS NOT NULL),
         updated_at = p_now
-    WHERE user_id = p_wallet;
+    WHERE id = p_wallet;
     RETURN expired;
 END
 $$;

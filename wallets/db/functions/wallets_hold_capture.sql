@@ -4,8 +4,9 @@
 -- purchase's access is recorded first (until `p_access_expires_at`; NULL: forever); if one is in
 -- force already (another request for the resource settled and paid), the hold is released and
 -- nothing is charged (`paid_already`). A hold settled before says how (`was_captured`, with what
--- it charged, `was_released`, `was_expired`). Outcomes: wallets_settle_outcome; `recharge_id`: an
--- auto-recharge the charge started (wallets_ledger_write).
+-- it charged, `was_released`, `was_expired`). A team member's hold moves from held to spent in the
+-- member's month (wallets_memberusage), and its rows record the member. Outcomes:
+-- wallets_settle_outcome; `recharge_id`: an auto-recharge the charge started (wallets_ledger_write).
 CREATE OR REPLACE FUNCTION wallets_hold_capture(
     p_wallet integer, p_hold bigint, p_description text, p_access boolean, p_access_expires_at timestamptz,
     p_now timestamptz,
@@ -17,13 +18,13 @@ DECLARE
     written record;
 BEGIN
     SELECT monthly_balance + purchased_balance + bonus_balance INTO balance
-    FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF NOT FOUND THEN
         outcome := 'missing';
         RETURN;
     END IF;
     charged := 0;
-    SELECT status, action_type, reference, quantity, amount, free_units, period, allocations INTO h
+    SELECT status, action_type, reference, quantity, amount, free_units, period, allocations, member_id INTO h
     FROM wallets_hold WHERE wallet_id = p_wallet AND id = p_hold;
     IF NOT FOUND THEN
         outcome := 'missing';
@@ -44,7 +45,7 @@ BEGIN
         WHERE wallet_id = p_wallet AND period = h.period AND action_type = h.action_type;
         written := wallets_ledger_write(
             p_wallet, 'free_use', '[]'::jsonb, 1, NULL, 0, h.action_type, h.free_units, h.reference,
-            'Free allowance used for ' || h.action_type, 'hold:' || p_hold || ':free', NULL,
+            'Free allowance used for ' || h.action_type, 'hold:' || p_hold || ':free', NULL, h.member_id,
             CASE WHEN h.amount = 0 THEN p_hold END, p_now);
         event_ids := written.event_ids;
         recharge_id := written.recharge_id;
@@ -53,10 +54,14 @@ BEGIN
         written := wallets_ledger_write(
             p_wallet, 'spend', h.allocations, -1, 'held', -h.amount, h.action_type, h.quantity - h.free_units,
             h.reference, coalesce(nullif(p_description, ''), 'Credits spent for ' || h.action_type),
-            'hold:' || p_hold || ':spend', NULL, p_hold, p_now);
+            'hold:' || p_hold || ':spend', NULL, h.member_id, p_hold, p_now);
         event_ids := event_ids || written.event_ids;
         recharge_id := coalesce(written.recharge_id, recharge_id);
         balance := written.balance_after;
+        IF h.member_id IS NOT NULL THEN
+            UPDATE wallets_memberusage SET held = held - h.amount, spent = spent + h.amount
+            WHERE wallet_id = p_wallet AND period = h.period AND member_id = h.member_id;
+        END IF;
     END IF;
     charged := h.amount;
     outcome := 'captured';

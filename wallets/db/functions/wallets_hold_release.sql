@@ -2,7 +2,8 @@
 -- month, marking it `p_status` (`released`: its request failed; `expired`: its request died).
 -- Credits of a grant that expired while they were held expire now (wallets_grants_expire_due), after
 -- the month's reset if one is due (a monthly grant's rollover is decided on what it still holds).
--- A hold settled before changes nothing and says how. Outcomes: wallets_settle_outcome.
+-- A team member's hold no longer counts against the member's cap. A hold settled before changes
+-- nothing and says how. Outcomes: wallets_settle_outcome.
 CREATE OR REPLACE FUNCTION wallets_hold_release(p_wallet integer, p_hold bigint, p_status text, p_now timestamptz,
                                                 OUT outcome wallets_settle_outcome)
 LANGUAGE plpgsql AS $$
@@ -11,14 +12,14 @@ DECLARE
     w record;
     past_expiry boolean;
 BEGIN
-    SELECT status, billing_cycle_start INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    SELECT status, billing_cycle_start INTO w FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF NOT FOUND THEN
         outcome := 'missing';
         RETURN;
     END IF;
     UPDATE wallets_hold SET status = p_status, settled_at = p_now
     WHERE wallet_id = p_wallet AND id = p_hold AND status = 'held'
-    RETURNING amount, free_units, period, action_type, allocations INTO h;
+    RETURNING amount, free_units, period, action_type, allocations, member_id INTO h;
     IF NOT FOUND THEN
         SELECT ('was_' || status)::wallets_settle_outcome INTO outcome
         FROM wallets_hold WHERE wallet_id = p_wallet AND id = p_hold;
@@ -29,6 +30,10 @@ BEGIN
         UPDATE wallets_allowanceusage SET reserved = reserved - h.free_units
         WHERE wallet_id = p_wallet AND period = h.period AND action_type = h.action_type;
     END IF;
+    IF h.member_id IS NOT NULL AND h.amount > 0 THEN
+        UPDATE wallets_memberusage SET held = held - h.amount
+        WHERE wallet_id = p_wallet AND period = h.period AND member_id = h.member_id;
+    END IF;
     IF h.amount > 0 THEN
         WITH back AS (
             UPDATE wallets_grant g SET held = g.held - m.credits, remaining = g.remaining + m.credits
@@ -38,7 +43,7 @@ BEGIN
             RETURNING g.expires_at
         ),
         wallet_row AS (
-            UPDATE wallets_wallet SET reserved = reserved - h.amount, updated_at = p_now WHERE user_id = p_wallet
+            UPDATE wallets_wallet SET reserved = reserved - h.amount, updated_at = p_now WHERE id = p_wallet
         )
         SELECT coalesce(bool_or(expires_at <= p_now), false) INTO past_expiry FROM back;
         IF past_expiry THEN

@@ -8,14 +8,17 @@
 -- earlier request (`retry_captured`, `retry_held`; a released one is tried afresh without its key);
 -- a locked wallet. Whatever is due on the wallet (a new month, expired holds or grants) is settled
 -- first (wallets_catch_up). The caller priced the units with the free units it believed left:
--- if fewer or more are left, `requote` with `free_left`. Outcomes: wallets_reserve_outcome.
+-- if fewer or more are left, `requote` with `free_left`. For a team member's request (`p_member`),
+-- the member's monthly cap (wallets_membership) against what the member spent and holds this
+-- month (wallets_memberusage): `member_cap_reached` when the credits would overshoot it, and
+-- `member_left`, what the cap leaves (NULL: no cap). Outcomes: wallets_reserve_outcome.
 CREATE OR REPLACE FUNCTION wallets_hold_reserve(
     p_wallet integer, p_action text, p_reference text, p_key text, p_quantity integer, p_free_units integer,
     p_amount integer, p_free_allowance integer, p_sells_access boolean, p_checks_in_flight boolean, p_period date,
     p_now timestamptz,
-    p_expires_at timestamptz,
+    p_expires_at timestamptz, p_member integer,
     OUT outcome wallets_reserve_outcome, OUT hold_id bigint, OUT hold_key text, OUT allocations jsonb,
-    OUT balance integer, OUT available integer, OUT free_left integer)
+    OUT balance integer, OUT available integer, OUT free_left integer, OUT member_left integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     w record;
@@ -27,7 +30,7 @@ DECLARE
 BEGIN
     SELECT status, monthly_balance + purchased_balance + bonus_balance AS total, reserved, billing_cycle_start,
            holds_due_at, grants_due_at
-    INTO w FROM wallets_wallet WHERE user_id = p_wallet FOR UPDATE;
+    INTO w FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF NOT FOUND THEN
         outcome := 'missing';
         RETURN;
@@ -66,7 +69,7 @@ BEGIN
     IF wallets_is_due(w.status, w.billing_cycle_start, w.holds_due_at, w.grants_due_at, p_period, p_now) THEN
         PERFORM wallets_catch_up(p_wallet, p_period, p_now);
         SELECT monthly_balance + purchased_balance + bonus_balance AS total, reserved INTO w
-        FROM wallets_wallet WHERE user_id = p_wallet;
+        FROM wallets_wallet WHERE id = p_wallet;
         balance := w.total;
         available := w.total - w.reserved;
     END IF;
@@ -81,9 +84,27 @@ BEGIN
         outcome := 'requote';
         RETURN;
     END IF;
+    IF p_member IS NOT NULL THEN
+        -- Under the wallet lock, as the balance: concurrent requests of a member never overshoot the cap.
+        SELECT m.monthly_cap - coalesce(u.spent + u.held, 0) INTO member_left
+        FROM wallets_membership m
+        LEFT JOIN wallets_memberusage u ON u.wallet_id = p_wallet AND u.period = p_period AND u.member_id = p_member
+        WHERE m.user_id = p_member AND m.team_id = p_wallet;
+        IF p_amount > 0 AND member_left < p_amount THEN  -- no cap: NULL, never reached
+            outcome := 'member_cap_reached';
+            member_left := greatest(member_left, 0);
+            RETURN;
+        END IF;
+    END IF;
     IF p_amount > available THEN
         outcome := 'short';
         RETURN;
+    END IF;
+    IF p_member IS NOT NULL AND p_amount > 0 THEN
+        INSERT INTO wallets_memberusage AS u (wallet_id, period, member_id, spent, held)
+        VALUES (p_wallet, p_period, p_member, 0, p_amount)
+        ON CONFLICT (wallet_id, period, member_id) DO UPDATE SET held = u.held + p_amount;
+        member_left := member_left - p_amount;
     END IF;
     IF p_free_units > 0 THEN
         INSERT INTO wallets_allowanceusage AS u (wallet_id, period, action_type, used, reserved)
@@ -111,12 +132,12 @@ BEGIN
         UPDATE wallets_wallet
         SET reserved = reserved + p_amount, holds_due_at = LEAST(coalesce(holds_due_at, p_expires_at), p_expires_at),
             updated_at = p_now
-        WHERE user_id = p_wallet
+        WHERE id = p_wallet
     )
     INSERT INTO wallets_hold AS nh (wallet_id, action_type, quantity, amount, free_units, period, reference,
-                                    idempotency_key, status, allocations, expires_at, created_at)
-    SELECT p_wallet, p_action, p_quantity, p_amount, p_free_units, p_period, left(p_reference, 255), p_key, 'held',
-           taken.moves, p_expires_at, p_now
+                                    idempotency_key, member_id, status, allocations, expires_at, created_at)
+    SELECT p_wallet, p_action, p_quantity, p_amount, p_free_units, p_period, left(p_reference, 255), p_key, p_member,
+           'held', taken.moves, p_expires_at, p_now
     FROM taken WHERE taken.credits = p_amount
     RETURNING nh.id, nh.allocations INTO hold_id, allocations;
     IF NOT FOUND THEN  -- the statement's changes go with the error

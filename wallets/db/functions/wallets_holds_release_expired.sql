@@ -16,7 +16,7 @@ BEGIN
     UPDATE wallets_wallet
     SET holds_due_at = (SELECT min(expires_at) FROM wallets_hold WHERE wallet_id = p_wallet AND status = 'held'),
         updated_at = p_now
-    WHERE user_id = p_wallet;
+    WHERE id = p_wallet;
     RETURN released;
 END
 $$;

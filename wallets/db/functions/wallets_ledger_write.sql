@@ -3,7 +3,8 @@
 -- counted with `p_sign`: +1 into the grants, -1 out of them), the grants' change (of `held` or
 -- `remaining`, per `p_grant_column`; NULL: the caller changed them already), the wallet's totals
 -- per bucket (wallets_source_bucket), `reserved` (by `p_reserved`), its row count, and the hold
--- this row captures (`p_captured_hold`, or NULL). Then the low-balance alert on the new available
+-- this row captures (`p_captured_hold`, or NULL); on a team's wallet, the member whose request it
+-- was (`p_member`). Then the low-balance alert on the new available
 -- balance: its state saved, and its events written, only when it changes (a rare crossing); and
 -- auto-recharge, when the write leaves the available balance below its threshold
 -- (wallets_recharge_start: `recharge_id`, the recharge it started, if any).
@@ -11,7 +12,7 @@
 CREATE OR REPLACE FUNCTION wallets_ledger_write(
     p_wallet integer, p_type text, p_moves jsonb, p_sign integer, p_grant_column text, p_reserved integer,
     p_action text, p_quantity integer, p_reference text, p_description text, p_key text, p_actor integer,
-    p_captured_hold bigint, p_now timestamptz,
+    p_member integer, p_captured_hold bigint, p_now timestamptz,
     OUT entry_id bigint, OUT balance_after integer, OUT available_after integer, OUT event_ids bigint[],
     OUT recharge_id bigint)
 LANGUAGE plpgsql AS $$
@@ -37,17 +38,17 @@ BEGIN
         SET monthly_balance = w.monthly_balance + t.monthly, purchased_balance = w.purchased_balance + t.purchased,
             bonus_balance = w.bonus_balance + t.bonus, reserved = w.reserved + p_reserved,
             ledger_rows = w.ledger_rows + 1, updated_at = p_now
-        FROM totals t WHERE w.user_id = p_wallet
+        FROM totals t WHERE w.id = p_wallet
         RETURNING w.monthly_balance + w.purchased_balance + w.bonus_balance AS total, w.reserved,
                   w.low_balance_state, w.low_balance_threshold, w.recharge_enabled, w.recharge_threshold, t.delta
     ),
     entry AS (
         INSERT INTO transactions_ledgerentry
             (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity, reference,
-             description, idempotency_key, actor_id, created_at)
+             description, idempotency_key, actor_id, member_id, created_at)
         SELECT p_wallet, p_type, abs(wallet_row.delta), wallet_row.delta, wallet_row.total, coalesce(p_action, ''),
                p_quantity, left(coalesce(p_reference, ''), 255), left(coalesce(p_description, ''), 255), p_key,
-               p_actor, p_now
+               p_actor, p_member, p_now
         FROM wallet_row
         RETURNING id
     ),
@@ -82,7 +83,7 @@ BEGIN
     -- An expression, not a query: PL/pgSQL evaluates it without starting an executor.
     alert := wallets_alert_transition(written.state, written.available, written.threshold);
     IF alert.state <> written.state THEN
-        UPDATE wallets_wallet SET low_balance_state = alert.state WHERE user_id = p_wallet;
+        UPDATE wallets_wallet SET low_balance_state = alert.state WHERE id = p_wallet;
     END IF;
     FOREACH event_type IN ARRAY alert.events LOOP
         event_ids := event_ids || outbox_emit(p_wallet, event_type, jsonb_build_object(

@@ -16,7 +16,7 @@ BEGIN
            'Monthly credits for ' || label || ' (' || p.name || ')'
     INTO owed, what
     FROM wallets_wallet w JOIN pricing_package p ON p.id = w.package_id
-    WHERE w.user_id = p_wallet AND w.status = 'active' AND w.billing_cycle_start = p_period
+    WHERE w.id = p_wallet AND w.status = 'active' AND w.billing_cycle_start = p_period
     FOR UPDATE OF w;
     IF NOT FOUND OR owed = 0 THEN
         RETURN;

@@ -12,7 +12,7 @@ BEGIN
     SELECT w.status, w.monthly_balance + w.purchased_balance + w.bonus_balance, w.reserved, w.billing_cycle_start,
            wallets_is_due(w.status, w.billing_cycle_start, w.holds_due_at, w.grants_due_at, p_period, p_now)
     INTO status, balance, reserved, billing_cycle_start, due
-    FROM wallets_wallet w WHERE w.user_id = p_wallet;
+    FROM wallets_wallet w WHERE w.id = p_wallet;
     already_paid := FOUND AND wallets_access_paid(p_wallet, p_action, p_reference, p_now);
     SELECT u.used + u.reserved INTO free_used
     FROM wallets_allowanceusage u WHERE u.wallet_id = p_wallet AND u.period = p_period AND u.action_type = p_action;

@@ -15,7 +15,7 @@ DECLARE
 BEGIN
     SELECT status, recharge_enabled, recharge_status, recharge_threshold, recharge_credits, recharge_target,
            recharge_monthly_limit
-    INTO w FROM wallets_wallet WHERE user_id = p_wallet;
+    INTO w FROM wallets_wallet WHERE id = p_wallet;
     IF w.status <> 'active' OR NOT w.recharge_enabled OR w.recharge_status <> 'ok'
        OR p_available >= w.recharge_threshold THEN
         RETURN NULL;

@@ -26,12 +26,12 @@ DECLARE
     reset integer;
 BEGIN
     WITH due AS (
-        SELECT w.user_id, w.monthly_balance + w.purchased_balance + w.bonus_balance AS total,
+        SELECT w.id AS wallet_id, w.monthly_balance + w.purchased_balance + w.bonus_balance AS total,
                p.monthly_credits, wallets_period_credits(p.monthly_credits, w.paid_through, p_period) AS owed,
                p.rollover_cap, p.name AS package_name
         FROM wallets_wallet w
         JOIN pricing_package p ON p.id = w.package_id
-        WHERE w.user_id >= p_low AND w.user_id < p_high
+        WHERE w.id >= p_low AND w.id < p_high
           AND w.status = 'active'
           AND w.billing_cycle_start < p_period
         FOR UPDATE OF w SKIP LOCKED
@@ -40,19 +40,19 @@ BEGIN
         SELECT g.id, g.wallet_id, g.source, g.remaining,
                (g.source = 'monthly' AND g.expires_at = period_start) AS is_last_monthly
         FROM wallets_grant g
-        JOIN due ON due.user_id = g.wallet_id
+        JOIN due ON due.wallet_id = g.wallet_id
         WHERE g.wallet_id >= p_low AND g.wallet_id < p_high  -- the batch's range again: only its grants are read
           AND g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= period_start
     ),
     calc AS (
-        SELECT due.user_id, due.total, due.owed, due.package_name,
+        SELECT due.wallet_id, due.total, due.owed, due.package_name,
                CASE WHEN due.monthly_credits > 0
                     THEN LEAST(due.rollover_cap, COALESCE(SUM(old.remaining) FILTER (WHERE old.is_last_monthly), 0))
                     ELSE 0 END AS roll,
                COALESCE(SUM(old.remaining), 0) AS old_left
         FROM due
-        LEFT JOIN old ON old.wallet_id = due.user_id
-        GROUP BY due.user_id, due.total, due.monthly_credits, due.owed, due.package_name, due.rollover_cap
+        LEFT JOIN old ON old.wallet_id = due.wallet_id
+        GROUP BY due.wallet_id, due.total, due.monthly_credits, due.owed, due.package_name, due.rollover_cap
     ),
     shares AS (
         -- The part of the rollover each of last month's grants gives, in id order: a month may have
@@ -63,7 +63,7 @@ BEGIN
                         WHERE old.is_last_monthly) OVER (PARTITION BY old.wallet_id ORDER BY old.id
                                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
                     ELSE 0 END AS rolled
-        FROM old JOIN calc ON calc.user_id = old.wallet_id
+        FROM old JOIN calc ON calc.wallet_id = old.wallet_id
     ),
     emptied AS (
         -- `remaining > 0` (true of every grant in old) lets the spending index find the batch's grants.
@@ -75,14 +75,14 @@ BEGIN
         INSERT INTO wallets_grant
             (wallet_id, source, amount, remaining, held, priority, effective_at, expires_at, cost_basis,
              currency, reason, reference, idempotency_key, created_at)
-        SELECT user_id, source, amount, amount, 0, wallets_source_priority(source), period_start, next_start, 0,
+        SELECT wallet_id, source, amount, amount, 0, wallets_source_priority(source), period_start, next_start, 0,
                '', reason, label, key, p_now
         FROM (
-            SELECT user_id, 'rollover' AS source, roll AS amount,
+            SELECT wallet_id, 'rollover' AS source, roll AS amount,
                    'Unused monthly credits rolled over into ' || label AS reason, 'rollover:' || label AS key
             FROM calc WHERE roll > 0
             UNION ALL
-            SELECT user_id, 'monthly', owed, 'Monthly credits for ' || label || ' (' || package_name || ')',
+            SELECT wallet_id, 'monthly', owed, 'Monthly credits for ' || label || ' (' || package_name || ')',
                    'monthly:' || label
             FROM calc WHERE owed > 0
         ) AS rows
@@ -94,16 +94,16 @@ BEGIN
         INSERT INTO transactions_ledgerentry
             (wallet_id, transaction_type, amount, delta, balance_after, action_type, quantity,
              reference, description, idempotency_key, created_at)
-        SELECT user_id, kind, amount, delta, balance_after, '', 1, '', description, key, p_now
+        SELECT wallet_id, kind, amount, delta, balance_after, '', 1, '', description, key, p_now
         FROM (
-            SELECT user_id, 1 AS step, 'expiry' AS kind, old_left - roll AS amount, roll - old_left AS delta,
+            SELECT wallet_id, 1 AS step, 'expiry' AS kind, old_left - roll AS amount, roll - old_left AS delta,
                    total - (old_left - roll) AS balance_after,
                    'Unused monthly credits expired at the ' || label || ' reset' AS description,
                    'expiry:' || label AS key
             FROM calc WHERE old_left - roll > 0
             UNION ALL
             -- Also written (for 0 credits) when only the rollover moves: it carries the move's allocations.
-            SELECT user_id, 2, 'monthly_grant', owed, owed,
+            SELECT wallet_id, 2, 'monthly_grant', owed, owed,
                    total - (old_left - roll) + owed,
                    CASE WHEN owed > 0 THEN 'Monthly credits for ' || label || ' (' || package_name || ')'
                         ELSE 'Unused monthly credits rolled over into ' || label || ' (its credits come when paid)'
@@ -111,7 +111,7 @@ BEGIN
                    'monthly_grant:' || label
             FROM calc WHERE owed > 0 OR roll > 0
         ) AS rows
-        ORDER BY user_id, step
+        ORDER BY wallet_id, step
         ON CONFLICT (wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, wallet_id, transaction_type
     ),
@@ -140,7 +140,7 @@ BEGIN
         grants_due_at = LEAST(COALESCE(w.grants_due_at, next_start), next_start),
         updated_at = p_now
     FROM calc
-    WHERE w.user_id = calc.user_id AND w.user_id >= p_low AND w.user_id < p_high;
+    WHERE w.id = calc.wallet_id AND w.id >= p_low AND w.id < p_high;
     GET DIAGNOSTICS reset = ROW_COUNT;
     RETURN reset;
 END

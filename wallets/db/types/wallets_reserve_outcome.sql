@@ -8,5 +8,6 @@ CREATE TYPE wallets_reserve_outcome AS ENUM (
     'retry_held',      -- this Idempotency-Key's request is being served
     'in_flight',       -- another request holds the price of this resource
     'requote',         -- the free units left differ from those priced: price again (free_left)
-    'short'            -- not enough credits (available)
+    'short',           -- not enough credits (available)
+    'member_cap_reached'  -- a team member's monthly cap would be overshot (member_left)
 );
