@@ -1,12 +1,16 @@
 import pytest
+from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
 
 from pricing import defaults
 from pricing.models import BulkTier, Package, PricingRule, TopUpTier
 from testing.clients import client_for
 from testing.factories import PricingRuleFactory, UserFactory
+from testing.live_server import PooledWSGIServer
 from wallets.models import Wallet
 from wallets.services import credits_adjust
+
+LiveServerThread.server_class = PooledWSGIServer  # `live_server`: requests served a bounded number at a time
 
 
 @pytest.fixture(autouse=True)

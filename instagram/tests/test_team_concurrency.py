@@ -29,6 +29,7 @@ def test_three_members_twenty_requests_each_overshoot_no_cap_and_no_balance(live
     provider.delay = 0.05
     team = make_team(make_user, balance=200, members=CAPS)
     users = {m.user.username: m.user for m in team.memberships.select_related("user")}
+    headers = {name: bearer(user) for name, user in users.items()}  # here: a token is a database row
     # 20 distinct profiles' posts (10 credits each) per member: 600 credits asked for, 240 of caps, 200 held.
     calls = [(name, f"/api/v1/profile/sleepy_{name}{i}/posts") for name in CAPS for i in range(20)]
     barrier = threading.Barrier(len(calls))
@@ -37,7 +38,7 @@ def test_three_members_twenty_requests_each_overshoot_no_cap_and_no_balance(live
         name, path = job
         with httpx.Client(base_url=live_server.url, timeout=60) as client:
             barrier.wait(timeout=60)
-            response = client.get(path, headers=bearer(users[name]))
+            response = client.get(path, headers=headers[name])
             code = response.json().get("code") if response.status_code != 200 else None
             return name, response.status_code, code, int(response.headers.get("X-Credits-Charged", 0))
 
@@ -73,11 +74,12 @@ def test_two_members_unlocking_the_same_profile_at_once_pay_once_and_both_are_se
         for name in ("first_free", "second_free"):
             assert client.get(f"/api/v1/profile/{name}", headers=bearer(users["dee"])).headers["X-Credits-Charged"] == "0"
     barrier = threading.Barrier(2)
+    headers = {name: bearer(user) for name, user in users.items()}
 
     def unlock(name):
         with httpx.Client(base_url=live_server.url, timeout=30) as client:
             barrier.wait(timeout=30)
-            response = client.get("/api/v1/profile/sleepy_star", headers=bearer(users[name]))
+            response = client.get("/api/v1/profile/sleepy_star", headers=headers[name])
             return response.status_code, int(response.headers["X-Credits-Charged"])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
