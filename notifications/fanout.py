@@ -36,9 +36,9 @@ INSERT_DELIVERIES = """
 INSERT INTO notifications_delivery
     (event_id, endpoint_id, wallet_id, status, attempts, next_attempt_at, last_error, created_at)
 SELECT d.event_id, d.endpoint_id, d.wallet_id, 'pending', 0, d.due, '', %(now)s
-FROM unnest(%(events)s::bigint[], %(endpoints)s::bigint[], %(wallets)s::bigint[], %(due)s::timestamptz[])
+FROM unnest(%(events)s::bigint[], %(endpoints)s::bigint[], %(wallets)s::integer[], %(due)s::timestamptz[])
      AS d(event_id, endpoint_id, wallet_id, due)
-ON CONFLICT (event_id, endpoint_id) DO NOTHING
+ON CONFLICT (event_id, endpoint_id, wallet_id) DO NOTHING
 """
 
 # The event's data is copied from its outbox row here rather than sent back from Python. A

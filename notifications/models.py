@@ -44,9 +44,10 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One event to one endpoint: retried with backoff until delivered or the retry window ends."""
 
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # In the database: (wallet_id, event_id) references the event's (wallet_id, id).
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
-    wallet_id = models.BigIntegerField(help_text="The event's wallet: deliveries of one wallet go in order.")
+    wallet_id = models.IntegerField(help_text="The event's wallet: deliveries of one wallet go in order.")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -60,7 +61,9 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="one_delivery_per_event_endpoint")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint", "wallet_id"], name="one_delivery_per_event_endpoint"),
+        ]
         indexes = [
             # In the claim's order (due first, then event order), so a claim reads only what it takes.
             models.Index(fields=["next_attempt_at", "event"], condition=Q(status="pending"), name="delivery_due_order_idx"),
@@ -76,7 +79,9 @@ class Delivery(models.Model):
 class DeliveryAttempt(models.Model):
     """The log: one row per HTTP attempt (or refusal), kept for the admin."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    # In the database: (wallet_id, delivery_id) references the delivery's (wallet_id, id).
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log", db_constraint=False)
+    wallet_id = models.IntegerField(help_text="The delivery's wallet (the distribution column on Citus).")
     attempted_at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
@@ -95,7 +100,9 @@ class Notification(models.Model):
     """An in-app notification: one per event the user should see."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    event = models.OneToOneField(OutboxEvent, on_delete=models.CASCADE, related_name="notification")
+    # No constraint: the event's key is (wallet_id, id), and a notification is the user's, not the wallet's.
+    event = models.OneToOneField(OutboxEvent, on_delete=models.CASCADE, related_name="notification",
+                                 db_constraint=False)
     event_type = models.CharField(max_length=64, choices=EventType.choices)
     title = models.CharField(max_length=255)
     message = models.TextField()

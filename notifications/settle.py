@@ -21,10 +21,12 @@ logger = logging.getLogger("credits.webhooks")
 BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
 
 LOG_ATTEMPTS = """
-INSERT INTO notifications_deliveryattempt (delivery_id, attempted_at, status_code, error, response_excerpt, duration_ms)
-SELECT a.delivery_id, %(now)s, a.status_code, a.error, a.excerpt, a.duration_ms
-FROM unnest(%(ids)s::bigint[], %(codes)s::int[], %(errors)s::text[], %(excerpts)s::text[], %(durations)s::int[])
-     AS a(delivery_id, status_code, error, excerpt, duration_ms)
+INSERT INTO notifications_deliveryattempt
+    (delivery_id, wallet_id, attempted_at, status_code, error, response_excerpt, duration_ms)
+SELECT a.delivery_id, a.wallet_id, %(now)s, a.status_code, a.error, a.excerpt, a.duration_ms
+FROM unnest(%(ids)s::bigint[], %(wallets)s::int[], %(codes)s::int[], %(errors)s::text[], %(excerpts)s::text[],
+            %(durations)s::int[])
+     AS a(delivery_id, wallet_id, status_code, error, excerpt, duration_ms)
 """
 
 # One row per delivery of the batch: `attempted` false for one given up without a request (its
@@ -97,7 +99,8 @@ def deliveries_settle(*, lease: Lease, outcomes: list[Outcome], now: datetime) -
     with connection.cursor() as cursor:
         if logged:
             cursor.execute(LOG_ATTEMPTS, {
-                "now": now, "ids": [o.delivery.id for o in logged], "codes": [o.status_code for o in logged],
+                "now": now, "ids": [o.delivery.id for o in logged], "wallets": [o.delivery.event.wallet_id for o in logged],
+                "codes": [o.status_code for o in logged],
                 "errors": [o.error[:EXCERPT_CHARS] for o in logged], "excerpts": [o.excerpt[:EXCERPT_CHARS] for o in logged],
                 "durations": [o.duration_ms for o in logged],
             })

@@ -14,9 +14,11 @@ from .events import EventType
 
 class OutboxEvent(models.Model):
     # The id receivers de-duplicate on (`webhook-id`); a database default, so set-based INSERTs get one too.
-    uid = models.UUIDField(db_default=RandomUUID(), unique=True, editable=False)
-    # The owner's user id (= wallet id): the distribution column, and the unit of delivery order.
-    wallet_id = models.BigIntegerField()
+    # Unique per wallet by constraint (a UNIQUE must include the wallet's key on Citus); across
+    # wallets by being a random (version 4) UUID: 122 random bits.
+    uid = models.UUIDField(db_default=RandomUUID(), editable=False)
+    # The wallet's key: the distribution column, and the unit of delivery order.
+    wallet_id = models.IntegerField()
     event_type = models.CharField(max_length=64, choices=EventType.choices)
     data = models.JSONField()
     created_at = models.DateTimeField(db_default=models.functions.Now(), default=timezone.now)
@@ -25,6 +27,7 @@ class OutboxEvent(models.Model):
     )
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["uid", "wallet_id"], name="outbox_uid_unique")]
         indexes = [
             models.Index(fields=["wallet_id", "id"], name="outbox_wallet_idx"),
             models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_undispatched_idx"),

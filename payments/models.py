@@ -2,8 +2,10 @@
 
 The tables keep the names the ledger app gave them when payments lived there (no data moved)."""
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+
+from common.claims import claim
 
 
 class TopUpStatus(models.TextChoices):
@@ -22,10 +24,13 @@ class TopUp(models.Model):
     currency = models.CharField(max_length=3, default="usd")
     status = models.CharField(max_length=16, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
     provider = models.CharField(max_length=32, default="stripe")
-    provider_reference = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Unique across wallets through TopUpReference (a UNIQUE here must include the wallet's key).
+    provider_reference = models.CharField(max_length=255, null=True, blank=True)
     checkout_url = models.URLField(max_length=1000, blank=True)
+    # In the database: (wallet_id, ledger_entry_id) references the entry's (wallet_id, id).
     ledger_entry = models.ForeignKey(
-        "transactions.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "transactions.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False,
     )
     payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
     refunded_credits = models.PositiveIntegerField(default=0, help_text="Credits taken back after refunds.")
@@ -40,9 +45,27 @@ class TopUp(models.Model):
         db_table = "transactions_topup"  # created by the ledger app before payments had its own
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="topup_wallet_created_idx")]
+        constraints = [models.UniqueConstraint(fields=["provider_reference", "wallet"], name="topup_reference_unique")]
 
     def __str__(self) -> str:
         return f"top-up {self.pk}: {self.credits} credits ({self.status})"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self.provider_reference and (update_fields is None or "provider_reference" in update_fields):
+            with transaction.atomic():
+                claim(table="payments_topupreference", key="provider_reference", value=self.provider_reference,
+                      owner_column="wallet_id", owner=self.wallet_id, source="transactions_topup")
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)
+
+
+class TopUpReference(models.Model):
+    """A checkout session's id belongs to one top-up's wallet: the lookup that keeps
+    `TopUp.provider_reference` unique across wallets (`common.claims`)."""
+
+    provider_reference = models.CharField(max_length=255, primary_key=True)
+    wallet_id = models.IntegerField()
 
 
 class PaymentEvent(models.Model):
@@ -69,18 +92,43 @@ class StripeCustomer(models.Model):
 
     wallet = models.OneToOneField("wallets.Wallet", on_delete=models.PROTECT, primary_key=True,
                                   related_name="stripe_customer")
-    customer_id = models.CharField(max_length=255, unique=True)
+    # Unique across wallets through CustomerReference.
+    customer_id = models.CharField(max_length=255)
     payment_method_id = models.CharField(max_length=255, blank=True)
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer_id", "wallet"], name="stripe_customer_unique")]
+
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.card_brand} {self.card_last4})".strip()
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "customer_id" in update_fields:
+            with transaction.atomic():
+                self.claim()
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)
 
     @property
     def has_card(self) -> bool:
         return bool(self.payment_method_id)
+
+    def claim(self) -> None:
+        """The customer id's lookup row (also for writers that do not `save()`, e.g. `bulk_create`)."""
+        claim(table="payments_customerreference", key="customer_id", value=self.customer_id,
+              owner_column="wallet_id", owner=self.wallet_id, source="payments_stripecustomer")
+
+
+class CustomerReference(models.Model):
+    """A Stripe customer belongs to one wallet: the lookup that keeps `StripeCustomer.customer_id`
+    unique across wallets (`common.claims`)."""
+
+    customer_id = models.CharField(max_length=255, primary_key=True)
+    wallet_id = models.IntegerField()
 
 
 class SubscriptionStatus(models.TextChoices):
@@ -105,7 +153,8 @@ class Subscription(models.Model):
     invoice to be paid."""
 
     wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="subscriptions")
-    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    # Unique across wallets through SubscriptionReference.
+    stripe_subscription_id = models.CharField(max_length=255)
     customer_id = models.CharField(max_length=255, blank=True)
     package = models.ForeignKey("pricing.Package", on_delete=models.PROTECT, related_name="+",
                                 help_text="The plan paid for now.")
@@ -135,6 +184,26 @@ class Subscription(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="subscription_wallet_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_subscription_id", "wallet"], name="subscription_stripe_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stripe_subscription_id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding or "stripe_subscription_id" in (kwargs.get("update_fields") or ()):
+            with transaction.atomic():
+                claim(table="payments_subscriptionreference", key="stripe_subscription_id",
+                      value=self.stripe_subscription_id, owner_column="wallet_id", owner=self.wallet_id,
+                      source="payments_subscription")
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)
+
+
+class SubscriptionReference(models.Model):
+    """A Stripe subscription belongs to one wallet: the lookup that keeps
+    `Subscription.stripe_subscription_id` unique across wallets (`common.claims`)."""
+
+    stripe_subscription_id = models.CharField(max_length=255, primary_key=True)
+    wallet_id = models.IntegerField()

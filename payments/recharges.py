@@ -12,8 +12,10 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
+from common.claims import CLAIMED
 from pricing.quotes import TopUpOutOfRange, quote_top_up
 from pricing.selectors import top_up_tier_list
 from wallets.models import Recharge, RechargeState
@@ -49,8 +51,24 @@ def stripe_customer_get_or_create(*, user) -> StripeCustomer:
     # concurrent request that recorded it first leaves nothing to do: no read back.
     customer = StripeCustomer(wallet_id=wallet_id, customer_id=stripe_gateway.create_customer(wallet_id=wallet_id,
                                                                                            email=user.email))
-    StripeCustomer.objects.bulk_create([customer], ignore_conflicts=True)
+    with connection.cursor() as cursor:  # the customer id claimed for the wallet in the same statement
+        cursor.execute(ADD_CUSTOMER, {"value": customer.customer_id, "owner": wallet_id, "now": timezone.now()})
+        (claimed,) = cursor.fetchone()
+    if not claimed:  # another wallet's, or free again: the claim says which
+        with transaction.atomic():
+            customer.claim()
+            StripeCustomer.objects.bulk_create([customer], ignore_conflicts=True)
     return customer
+
+
+ADD_CUSTOMER = CLAIMED.format(table="payments_customerreference", key="customer_id", owner_column="wallet_id") + """,
+added AS (
+    INSERT INTO payments_stripecustomer (wallet_id, customer_id, payment_method_id, card_brand, card_last4, updated_at)
+    SELECT %(owner)s, %(value)s, '', '', '', %(now)s WHERE EXISTS (SELECT 1 FROM claimed)
+    ON CONFLICT DO NOTHING
+)
+SELECT EXISTS (SELECT 1 FROM claimed)
+"""
 
 
 def card_setup_start(*, user) -> stripe_gateway.CheckoutSession:

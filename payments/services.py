@@ -6,9 +6,10 @@ Lock order: the top-up row, then (inside the ledger service) the wallet row.
 import logging
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from common.claims import CLAIMED
 from common.unavailable import is_database_unavailable
 from pricing.exceptions import InvalidAmount
 from pricing.quotes import TopUpOutOfRange, quote_top_up
@@ -41,8 +42,20 @@ def top_up_checkout(*, user, credits: int) -> TopUp:
         raise
     top_up.provider_reference = session.id
     top_up.checkout_url = session.url
-    top_up.save(update_fields=["provider_reference", "checkout_url", "updated_at"])
+    top_up.updated_at = timezone.now()
+    with connection.cursor() as cursor:  # the session's id claimed for the wallet in the same statement
+        cursor.execute(SET_REFERENCE, {"value": top_up.provider_reference, "owner": top_up.wallet_id,
+                                       "url": top_up.checkout_url, "now": top_up.updated_at, "id": top_up.pk})
+        claimed = cursor.rowcount == 1
+    if not claimed:  # another wallet's, or free again: the claim says which
+        top_up.save(update_fields=["provider_reference", "checkout_url", "updated_at"])
     return top_up
+
+
+SET_REFERENCE = CLAIMED.format(table="payments_topupreference", key="provider_reference", owner_column="wallet_id") + """
+UPDATE transactions_topup SET provider_reference = %(value)s, checkout_url = %(url)s, updated_at = %(now)s
+WHERE id = %(id)s AND wallet_id = %(owner)s AND EXISTS (SELECT 1 FROM claimed)
+"""
 
 
 def _locked_top_up(session: dict) -> TopUp | None:

@@ -1,7 +1,7 @@
 """Who has what: wallets, the grants every credit belongs to, holds on credits in flight, free-allowance usage."""
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, connection, models
 from django.db.models import F, Q, Value
 from django.utils import timezone
 
@@ -107,6 +107,9 @@ class Wallet(models.Model):
                 condition=Q(recharge_credits__isnull=True) | Q(recharge_target__isnull=True),
                 name="wallet_recharge_by_or_to",
             ),
+            # One wallet per user without a UNIQUE on user_id (which Citus cannot keep on a table
+            # spread by id): a personal wallet's key is its user's id, so the primary key keeps it.
+            models.CheckConstraint(condition=Q(user__isnull=True) | Q(user=F("id")), name="wallet_key_is_its_user"),
         ]
         # No index on the columns the monthly reset and the charges update (billing_cycle_start,
         # balances): their updates then stay HOT (no index entries written), given the free space
@@ -366,8 +369,18 @@ class Team(models.Model):
         return self.name
 
 
+class TeamSeat(models.Model):
+    """Which team a user is in: at most one (the key is the user). The membership's own key
+    includes its team's wallet (the distribution column on Citus), so this lookup is what keeps a
+    user in one team; written with the membership (`Membership.save`, `Membership.delete`)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    team_id = models.IntegerField()
+
+
 class Membership(models.Model):
-    """A user's place in a team: at most one team per user (the user is the key)."""
+    """A user's place in a team: at most one team per user (TeamSeat). In the database its key is
+    (user, team), so that it includes the wallet's key."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="membership"
@@ -387,6 +400,34 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self._seat_take()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        TeamSeat.objects.filter(user_id=self.user_id, team_id=self.team_id).delete()
+        return super().delete(*args, **kwargs)
+
+    def _seat_take(self) -> None:
+        """The user's seat for this team, or IntegrityError if the user is in another team. A seat
+        left by a membership that is gone (deleted without `delete()`) is taken over."""
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO wallets_teamseat (user_id, team_id) VALUES (%s, %s) "
+                           "ON CONFLICT (user_id) DO NOTHING RETURNING 1", [self.user_id, self.team_id])
+            if cursor.fetchone() is not None:
+                return
+            cursor.execute("SELECT team_id FROM wallets_teamseat WHERE user_id = %s", [self.user_id])
+            row = cursor.fetchone()
+            if row is not None and row[0] == self.team_id:
+                return
+            if row is not None and not Membership.objects.filter(user_id=self.user_id, team_id=row[0]).exists():
+                cursor.execute("UPDATE wallets_teamseat SET team_id = %s WHERE user_id = %s AND team_id = %s",
+                               [self.team_id, self.user_id, row[0]])
+                if cursor.rowcount == 1:
+                    return
+        raise IntegrityError(f"user {self.user_id} is in another team already")
 
     @property
     def manages(self) -> bool:

@@ -2,9 +2,22 @@
 -- triggers pricing_rule_changed, pricing_bulktier_changed): processes compare it with the version
 -- they cached (`pricing.selectors.pricing_rule_current`). From a sequence, so a rolled-back change
 -- never hands out a version that later data reuses.
+-- On Citus the tables are reference tables and the trigger fires on each node's copy: only the
+-- coordinator (where the sequence is) bumps the version, once, taken from the sequence before the
+-- UPDATE (Citus refuses a volatile function inside an UPDATE of a distributed table).
 CREATE OR REPLACE FUNCTION pricing_rules_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    next_version bigint;
+    on_coordinator boolean;
 BEGIN
-    UPDATE pricing_rules_version SET version = nextval('pricing_rules_version_seq');
+    IF to_regproc('citus_is_coordinator') IS NOT NULL THEN  -- Citus is installed
+        EXECUTE 'SELECT citus_is_coordinator()' INTO on_coordinator;
+        IF NOT on_coordinator THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    next_version := nextval('pricing_rules_version_seq');
+    UPDATE pricing_rules_version SET version = next_version;
     RETURN NULL;
 END
 $$;
