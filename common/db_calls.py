@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def fetch_row(sql: str, params: Sequence, *, bound_on_server: bool = True) -> tuple | None:
@@ -37,9 +37,12 @@ def fetch_rows(sql: str, params: Sequence) -> list[tuple]:
 
 
 def _run(sql: str, params: Sequence, bound_on_server: bool, fetch):
+    # The connection of this thread, looked up once: each attribute read through Django's
+    # `connection` proxy is a thread-local lookup, seven of them per call.
+    connection = connections[DEFAULT_DB_ALIAS]
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        cursor = _cursor(psycopg.Cursor if bound_on_server else psycopg.ClientCursor)
+        cursor = _cursor(connection, psycopg.Cursor if bound_on_server else psycopg.ClientCursor)
         started = time.monotonic()
         try:
             cursor.execute(sql, params)
@@ -51,7 +54,7 @@ def _run(sql: str, params: Sequence, bound_on_server: bool, fetch):
                 )
 
 
-def _cursor(kind: type[psycopg.Cursor]) -> psycopg.Cursor:
+def _cursor(connection, kind: type[psycopg.Cursor]) -> psycopg.Cursor:
     # As Django opens a cursor: the health check owed to a request's first statement, then connect.
     connection.close_if_health_check_failed()
     connection.ensure_connection()

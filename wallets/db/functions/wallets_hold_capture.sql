@@ -7,12 +7,13 @@
 -- it charged, `was_released`, `was_expired`). A team member's hold moves from held to spent in the
 -- member's month (wallets_memberusage), and its rows record the member. Outcomes:
 -- wallets_settle_outcome; `recharge_id`: an auto-recharge the charge started (wallets_ledger_write).
+-- Sequential scans off, for the reason wallets_hold_reserve gives.
 CREATE OR REPLACE FUNCTION wallets_hold_capture(
     p_wallet integer, p_hold bigint, p_description text, p_access boolean, p_access_expires_at timestamptz,
     p_now timestamptz,
     OUT outcome wallets_settle_outcome, OUT charged integer, OUT balance integer, OUT event_ids bigint[],
     OUT recharge_id bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     h record;
     written record;

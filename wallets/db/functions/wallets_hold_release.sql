@@ -4,9 +4,10 @@
 -- the month's reset if one is due (a monthly grant's rollover is decided on what it still holds).
 -- A team member's hold no longer counts against the member's cap. A hold settled before changes
 -- nothing and says how. Outcomes: wallets_settle_outcome.
+-- Sequential scans off, for the reason wallets_hold_reserve gives.
 CREATE OR REPLACE FUNCTION wallets_hold_release(p_wallet integer, p_hold bigint, p_status text, p_now timestamptz,
                                                 OUT outcome wallets_settle_outcome)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     h record;
     w record;
@@ -39,7 +40,8 @@ BEGIN
             UPDATE wallets_grant g SET held = g.held - m.credits, remaining = g.remaining + m.credits
             FROM (SELECT (e->>0)::bigint AS grant_id, sum((e->>1)::integer)::integer AS credits
                   FROM jsonb_array_elements(h.allocations) AS e GROUP BY 1) AS m
-            WHERE g.wallet_id = p_wallet AND g.id = m.grant_id
+            WHERE g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(h.allocations) AS e))
+              AND g.wallet_id = p_wallet AND g.id = m.grant_id
             RETURNING g.expires_at
         ),
         wallet_row AS (

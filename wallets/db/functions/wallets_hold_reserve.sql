@@ -12,6 +12,10 @@
 -- the member's monthly cap (wallets_membership) against what the member spent and holds this
 -- month (wallets_memberusage): `member_cap_reached` when the credits would overshoot it, and
 -- `member_left`, what the cap leaves (NULL: no cap). Outcomes: wallets_reserve_outcome.
+-- Sequential scans off: PL/pgSQL keeps a plan per connection, and one made while a table was small
+-- (a new database, statistics taken before the traffic) would scan the whole table on every call as
+-- it grows (holds, grants); every statement here finds its rows by key. JIT off with it: the cost a
+-- disabled scan adds (a one-row table has no index) would have every call compile its plan.
 CREATE OR REPLACE FUNCTION wallets_hold_reserve(
     p_wallet integer, p_action text, p_reference text, p_key text, p_quantity integer, p_free_units integer,
     p_amount integer, p_free_allowance integer, p_sells_access boolean, p_checks_in_flight boolean, p_period date,
@@ -19,7 +23,7 @@ CREATE OR REPLACE FUNCTION wallets_hold_reserve(
     p_expires_at timestamptz, p_member integer,
     OUT outcome wallets_reserve_outcome, OUT hold_id bigint, OUT hold_key text, OUT allocations jsonb,
     OUT balance integer, OUT available integer, OUT free_left integer, OUT member_left integer)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     w record;
     previous record;
@@ -119,7 +123,7 @@ BEGIN
     ),
     moved AS (
         UPDATE wallets_grant g SET remaining = g.remaining - take.credits, held = g.held + take.credits
-        FROM take WHERE g.wallet_id = p_wallet AND g.id = take.grant_id
+        FROM take WHERE g.id = ANY (ARRAY(SELECT grant_id FROM take)) AND g.wallet_id = p_wallet AND g.id = take.grant_id
         RETURNING g.id
     ),
     taken AS (

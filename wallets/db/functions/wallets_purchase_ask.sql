@@ -3,11 +3,12 @@
 -- "paid already?" (wallets_access_paid), this month's free units of the action used or held, and
 -- the pricing rules' version (for the process's cached rule). A function so that its plans are
 -- kept per connection.
+-- Sequential scans off, for the reason wallets_hold_reserve gives.
 CREATE OR REPLACE FUNCTION wallets_purchase_ask(
     p_wallet integer, p_action text, p_reference text, p_period date, p_now timestamptz,
     OUT status text, OUT balance integer, OUT reserved integer, OUT billing_cycle_start date,
     OUT due boolean, OUT already_paid boolean, OUT free_used integer, OUT rules_version bigint)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
 BEGIN
     SELECT w.status, w.monthly_balance + w.purchased_balance + w.bonus_balance, w.reserved, w.billing_cycle_start,
            wallets_is_due(w.status, w.billing_cycle_start, w.holds_due_at, w.grants_due_at, p_period, p_now)
