@@ -1,6 +1,6 @@
 """The ledger's primary keys become (id, wallet_id), the wallet's key being the distribution column
 on Citus (Django's model state keeps `id`: from a sequence, it stays unique). The top-up's foreign key
-to its ledger entry goes with the old key; payments' migration 0030 makes it (wallet_id, ledger_entry_id)."""
+to its ledger entry goes with the old key; payments' migration 0004 makes it (wallet_id, ledger_entry_id)."""
 
 from django.db import migrations
 

@@ -38,7 +38,7 @@ ALTER TABLE notifications_deliveryattempt ADD CONSTRAINT notifications_delive_de
 class Migration(migrations.Migration):
     dependencies = [
         ("notifications", "0003_subscription_event_types"),
-        ("outbox", "0030_citus_keys"),
+        ("outbox", "0006_citus_keys"),
     ]
 
     operations = [

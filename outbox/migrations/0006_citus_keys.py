@@ -2,7 +2,7 @@
 integer like every other wallet key, the primary key (id, wallet_id) (Django's state keeps `id`),
 and the uid unique per wallet (uid, wallet_id); across wallets it stays unique by being a random
 UUID. The deliveries' and notifications' single-column foreign keys to the event go with the old
-key; notifications' migration 0030 replaces the deliveries' one with (wallet_id, event_id)."""
+key; notifications' migration 0004 replaces the deliveries' one with (wallet_id, event_id)."""
 
 from django.contrib.postgres.functions import RandomUUID
 from django.db import migrations, models

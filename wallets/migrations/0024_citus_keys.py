@@ -34,7 +34,7 @@ ALTER TABLE wallets_wallet ADD CONSTRAINT wallets_wallet_user_id_key UNIQUE (use
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallets", "0022_sql_wallets_reserve_outcome_and_more"),
+        ("wallets", "0023_sql_wallets_hold_capture_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

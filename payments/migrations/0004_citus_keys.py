@@ -8,7 +8,7 @@ the wallet's key.
   (the value first: lookups by it alone keep an index), unique across wallets by
   payments_topupreference, payments_customerreference, payments_subscriptionreference.
 - The top-up's ledger entry: (wallet_id, ledger_entry_id) references the entry's (wallet_id, id)
-  (the single-column key went with transactions' migration 0030)."""
+  (the single-column key went with transactions' migration 0012)."""
 
 from django.db import migrations, models
 
@@ -35,7 +35,7 @@ INSERT INTO payments_subscriptionreference (stripe_subscription_id, wallet_id)
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0003_subscription"),
-        ("transactions", "0030_citus_keys"),
+        ("transactions", "0012_citus_keys"),
     ]
 
     operations = [
