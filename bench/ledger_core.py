@@ -45,7 +45,7 @@ RETURNING id
 RAW_CAPTURE = """
 WITH h AS (
     UPDATE wallets_hold SET status = 'captured', settled_at = now()
-    WHERE id = %(hold)s AND status = 'held'
+    WHERE id = %(hold)s AND wallet_id = %(wallet)s AND status = 'held'  -- the hold's whole key
     RETURNING wallet_id, amount, reference
 ),
 w AS (
