@@ -90,13 +90,12 @@ def credits_check(
         return Decision(action_type, True, 0, wallet.available, free_left, False, "already_paid", 0, quantity, True)
     price = quote(rule, quantity=quantity, free_remaining=free_left, tiers=list(rule.bulk_tiers.all()))
     needed = max(0, price.total_credits - wallet.available)
-    capped = member_left is not None and price.total_credits > member_left
     if wallet.status == WalletStatus.LOCKED:
         reason = "wallet_locked"
     elif needed:
         reason = "insufficient_credits"
-    elif capped:
-        reason, needed = "member_cap_reached", price.total_credits - max(0, member_left or 0)
+    elif member_left is not None and price.total_credits > member_left:
+        reason, needed = "member_cap_reached", price.total_credits - member_left
     else:
         reason = None
     return Decision(
