@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
@@ -11,6 +13,14 @@ from wallets.models import Wallet
 from wallets.services import credits_adjust
 
 LiveServerThread.server_class = PooledWSGIServer  # `live_server`: requests served a bounded number at a time
+
+if os.environ.get("TESTS_ON_CITUS"):
+    # Citus cannot create a test database (CREATE DATABASE does not reach the workers): the tests
+    # run in the one TEST_DATABASE_URL names, migrated and distributed beforehand
+    # (credits_platform/tests/test_citus.py does both, then runs suites here).
+    @pytest.fixture(scope="session")
+    def django_db_setup():
+        pass
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ In sets: a batch of events is claimed, written out and marked dispatched in one 
 few statements, whatever its size. An event no endpoint subscribed to gets no delivery row.
 
 Idempotent: the batch is claimed with FOR UPDATE SKIP LOCKED and marked `dispatched_at` in the same
-statement, deliveries are unique per (event, endpoint) and notifications per event, so the on-commit
-task and beat's sweep may both run for the same events."""
+statement (one per shard on Citus), deliveries are unique per (event, endpoint) and notifications
+per event, so the on-commit task and beat's sweep may both run for the same events."""
 
 import json
 from dataclasses import dataclass
@@ -16,19 +16,30 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from wallets.shards import shard_of
+
 from .emails import emails_send
 from .messages import EMAILED, title_and_message
 from .models import Endpoint
 
-# The oldest undispatched events (of `ids`, if given), marked dispatched in the statement that claims
-# them; events another worker is fanning out are skipped, not waited for.
+# The oldest undispatched events (of `ids`, if given), in the order they were written, read
+# without a lock: they are claimed next, per shard.
+PENDING_EVENTS = """
+SELECT wallet_id, id, {shard} FROM outbox_outboxevent
+WHERE dispatched_at IS NULL {only}
+ORDER BY created_at, id LIMIT %(limit)s
+"""
+
+# Those of one shard's wallets, marked dispatched in the statement that claims them; events another
+# worker is fanning out are skipped, not waited for. Named by wallet: on Citus the statement stays
+# on one shard, where it may lock (it refuses to lock across shards).
 CLAIM_EVENTS = """
 UPDATE outbox_outboxevent o SET dispatched_at = %(now)s
-FROM (SELECT id FROM outbox_outboxevent
-      WHERE dispatched_at IS NULL {only}
-      ORDER BY id LIMIT %(limit)s
+FROM (SELECT wallet_id, id FROM outbox_outboxevent
+      WHERE wallet_id = ANY(%(wallets)s) AND id = ANY(%(ids)s) AND dispatched_at IS NULL
+      ORDER BY wallet_id, id
       FOR UPDATE SKIP LOCKED) batch
-WHERE o.id = batch.id
+WHERE o.wallet_id = batch.wallet_id AND o.id = batch.id
 RETURNING o.id, o.wallet_id, o.event_type, o.data::text, o.created_at
 """
 
@@ -71,31 +82,43 @@ def events_dispatch(*, event_ids: list[int] | None = None, limit: int = 500) -> 
     done = 0
     while done < limit:
         size = min(settings.WEBHOOK_BATCH_SIZE, limit - done)
-        batch = events_dispatch_batch(event_ids=event_ids, limit=size)
+        waiting, batch = events_dispatch_batch(event_ids=event_ids, limit=size)
         done += len(batch)
         wallets.update(event.wallet_id for event in batch)
         emails_send(event_ids=[event.id for event in batch if event.event_type in EMAILED])
-        if len(batch) < size:  # nothing more was waiting (the on-commit task's one event: one batch)
+        # Done when nothing more was waiting (the on-commit task's one event: one batch), or when
+        # every event waiting is another worker's now (it finishes them).
+        if waiting < size or not batch:
             break
     return sorted(wallets)
 
 
-def events_dispatch_batch(*, event_ids: list[int] | None = None, limit: int) -> list[ClaimedEvent]:
+def events_dispatch_batch(*, event_ids: list[int] | None = None, limit: int) -> tuple[int, list[ClaimedEvent]]:
     """One batch, one transaction: claim and mark the events, write their deliveries and in-app
-    notifications. Returns the events dispatched (none: nothing left to do)."""
+    notifications. Returns how many were waiting (up to `limit`) and the events dispatched (fewer,
+    when another worker claimed some first)."""
     now = timezone.now()
-    only, params = "", {"now": now, "limit": limit}
+    only, params = "", {"limit": limit}
     if event_ids is not None:
         only, params["ids"] = "AND id = ANY(%(ids)s)", list(event_ids)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(CLAIM_EVENTS.format(only=only), params)
-        events = [ClaimedEvent(pk, wallet, event_type, json.loads(data), created)
-                  for pk, wallet, event_type, data, created in cursor.fetchall()]
+        cursor.execute(PENDING_EVENTS.format(only=only, shard=shard_of("wallet_id")), params)
+        waiting = cursor.fetchall()
+        shards: dict[int, list[tuple[int, int]]] = {}
+        for wallet_id, event_id, shard in waiting:
+            shards.setdefault(shard, []).append((wallet_id, event_id))
+        events = []
+        for pending in shards.values():
+            cursor.execute(CLAIM_EVENTS, {"now": now, "wallets": sorted({w for w, _ in pending}),
+                                          "ids": [event_id for _, event_id in pending]})
+            events += [ClaimedEvent(pk, wallet, event_type, json.loads(data), created)
+                       for pk, wallet, event_type, data, created in cursor.fetchall()]
         if not events:
-            return []
+            return len(waiting), []
+        events.sort(key=lambda event: (event.created_at, event.id))
         _deliveries_write(cursor, events, now)
         _notifications_write(cursor, events)
-    return events
+    return len(waiting), events
 
 
 def _deliveries_write(cursor, events: list[ClaimedEvent], now: datetime) -> None:

@@ -8,7 +8,10 @@ worker claims them again (at least once).
 Only the first of a wallet's deliveries to an endpoint can be claimed: none while an earlier one to
 that endpoint is pending (waiting for a retry, or in flight under a lease), and none while an
 earlier event of the wallet is not fanned out yet. So a batch holds at most one delivery per
-(endpoint, wallet), and sending its deliveries at once never reorders a wallet's events."""
+(endpoint, wallet), and sending its deliveries at once never reorders a wallet's events.
+
+The claim names its wallets: those of one shard per statement (wallets.shards), since Citus locks
+within a shard only; on plain PostgreSQL, one statement for them all."""
 
 import json
 import uuid
@@ -18,20 +21,33 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from outbox.models import OutboxEvent
+from wallets.shards import by_shard
+
+# The wallets with the first due deliveries, unlocked (the claim locks and checks again).
+DUE_WALLETS = """
+SELECT DISTINCT wallet_id FROM (
+    SELECT d.wallet_id FROM notifications_delivery d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+      AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
+    ORDER BY d.next_attempt_at, d.event_id
+    LIMIT %(limit)s
+) due
+"""
 
 CLAIM = """
 WITH due AS (
-    SELECT d.id FROM notifications_delivery d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+    SELECT d.id, d.wallet_id FROM notifications_delivery d
+    WHERE d.wallet_id = ANY(%(wallets)s) AND d.status = 'pending' AND d.next_attempt_at <= %(now)s
       AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
-      {only}
       AND NOT EXISTS (
           SELECT 1 FROM notifications_delivery e
-          WHERE e.endpoint_id = d.endpoint_id AND e.wallet_id = d.wallet_id AND e.status = 'pending'
+          WHERE e.wallet_id = ANY(%(wallets)s)  -- repeated: Citus finds the one shard by it
+            AND e.endpoint_id = d.endpoint_id AND e.wallet_id = d.wallet_id AND e.status = 'pending'
             AND e.event_id < d.event_id)
       AND NOT EXISTS (
           SELECT 1 FROM outbox_outboxevent u
-          WHERE u.wallet_id = d.wallet_id AND u.dispatched_at IS NULL AND u.id < d.event_id)
+          WHERE u.wallet_id = ANY(%(wallets)s) AND u.wallet_id = d.wallet_id AND u.dispatched_at IS NULL
+            AND u.id < d.event_id)
     ORDER BY d.next_attempt_at, d.event_id
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
@@ -39,7 +55,9 @@ WITH due AS (
 UPDATE notifications_delivery d
 SET leased_until = %(lease_ends)s, lease_token = %(token)s
 FROM due, outbox_outboxevent o, notifications_endpoint p
-WHERE d.id = due.id AND o.id = d.event_id AND p.id = d.endpoint_id
+WHERE d.wallet_id = ANY(%(wallets)s) AND o.wallet_id = ANY(%(wallets)s)
+  AND d.wallet_id = due.wallet_id AND d.id = due.id AND o.wallet_id = d.wallet_id AND o.id = d.event_id
+  AND p.id = d.endpoint_id
 RETURNING d.id, d.attempts, d.endpoint_id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_until,
           o.id, o.uid, o.wallet_id, o.event_type, o.data::text, o.created_at
 """
@@ -79,21 +97,26 @@ class Lease:
 def deliveries_lease(*, now: datetime, seconds: float, limit: int, wallet_ids: list[int] | None = None) -> Lease:
     """Claim up to `limit` due deliveries (of `wallet_ids`, if given) until `now + seconds`."""
     token, ends = uuid.uuid4(), now + timedelta(seconds=seconds)
-    only, params = "", {"now": now, "limit": limit, "lease_ends": ends, "token": token}
-    if wallet_ids is not None:
-        only, params["wallets"] = "AND d.wallet_id = ANY(%(wallets)s)", list(wallet_ids)
+    params = {"now": now, "limit": limit, "lease_ends": ends, "token": token}
     endpoints: dict[int, EndpointTarget] = {}
     deliveries = []
     if connection.in_atomic_block:
         raise RuntimeError("a lease commits before its HTTP calls: claim outside any transaction")
-    with connection.cursor() as cursor:  # autocommit: the statement is its own transaction
-        cursor.execute(CLAIM.format(only=only), params)
-        rows = cursor.fetchall()
+    rows = []
+    with connection.cursor() as cursor:  # autocommit: each statement is its own transaction
+        if wallet_ids is None:
+            cursor.execute(DUE_WALLETS, params)
+            wallet_ids = [wallet_id for (wallet_id,) in cursor.fetchall()]
+        for group in by_shard(wallet_ids):
+            if len(rows) >= limit:
+                break
+            cursor.execute(CLAIM, {**params, "wallets": group, "limit": limit - len(rows)})
+            rows += cursor.fetchall()
     for (pk, attempts, endpoint_id, url, enabled, secret, previous, previous_until,
          event_id, uid, wallet_id, event_type, data, created_at) in rows:
         endpoint = endpoints.setdefault(endpoint_id, EndpointTarget(endpoint_id, url, enabled, secret, previous, previous_until))
         event = OutboxEvent(id=event_id, uid=uid, wallet_id=wallet_id, event_type=event_type, data=json.loads(data),
                             created_at=created_at)
         deliveries.append(LeasedDelivery(pk, attempts, endpoint, event))
-    deliveries.sort(key=lambda delivery: delivery.event.id)
+    deliveries.sort(key=lambda delivery: (delivery.event.created_at, delivery.event.id))
     return Lease(token, ends, deliveries)

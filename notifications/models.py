@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.wallet_rows import WalletRow
+
 from outbox.events import EventType
 from outbox.models import OutboxEvent
 
@@ -41,7 +43,7 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed (gave up)"
 
 
-class Delivery(models.Model):
+class Delivery(WalletRow):
     """One event to one endpoint: retried with backoff until delivered or the retry window ends."""
 
     # In the database: (wallet_id, event_id) references the event's (wallet_id, id).
@@ -76,7 +78,7 @@ class Delivery(models.Model):
         return f"{self.event.event_type} -> {self.endpoint.url} ({self.status})"
 
 
-class DeliveryAttempt(models.Model):
+class DeliveryAttempt(WalletRow):
     """The log: one row per HTTP attempt (or refusal), kept for the admin."""
 
     # In the database: (wallet_id, delivery_id) references the delivery's (wallet_id, id).

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
+from wallets.shards import distributed
+
 from .endpoints import endpoint_disable
 from .lease import Lease
 from .models import DeliveryStatus
@@ -47,25 +49,24 @@ WHERE d.id = s.id AND d.lease_token = %(token)s
 """
 
 # A success clears an endpoint's failure clock, a failure starts it (both in one batch: it failed
-# after answering, so its clock starts now). One statement, rows locked in id order so that two
+# after answering, so its clock starts now). The rows are locked first, in id order, so that two
 # workers settling batches of the same endpoints never deadlock; an endpoint that only succeeded and
-# was not failing is not touched (nor locked).
+# was not failing is not touched (nor locked). Two statements, neither with a CTE of the batch: on
+# Citus (the endpoints are a reference table) such a CTE would be shipped to the nodes as a
+# result file, which the update of a reference table after a multi-shard write fails to read.
+LOCK_ENDPOINTS = """
+SELECT p.id FROM notifications_endpoint p
+WHERE p.id = ANY(%(ids)s) AND (p.id = ANY(%(failed)s) OR p.failing_since IS NOT NULL)
+ORDER BY p.id
+FOR UPDATE
+"""
 ENDPOINTS_CLOCK = """
-WITH s AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(recovered)s::bool[], %(failed)s::bool[]) AS s(id, recovered, failed)
-),
-locked AS (
-    SELECT p.id FROM notifications_endpoint p JOIN s ON s.id = p.id
-    WHERE s.failed OR p.failing_since IS NOT NULL
-    ORDER BY p.id
-    FOR UPDATE OF p
-)
 UPDATE notifications_endpoint p
 SET failing_since = CASE WHEN NOT s.failed THEN NULL
                          WHEN s.recovered THEN %(now)s
                          ELSE COALESCE(p.failing_since, %(now)s) END
-FROM s, locked
-WHERE p.id = s.id AND locked.id = p.id
+FROM unnest(%(ids)s::bigint[], %(recovered)s::bool[], %(failed_flags)s::bool[]) AS s(id, recovered, failed)
+WHERE p.id = ANY(%(locked)s) AND p.id = s.id
 RETURNING p.id, p.url, p.failing_since
 """
 
@@ -97,6 +98,11 @@ def deliveries_settle(*, lease: Lease, outcomes: list[Outcome], now: datetime) -
                      outcome.status_code, error, delivered_at))
     logged = [outcome for outcome in outcomes if outcome.attempted and not outcome.refused_disabled]
     with connection.cursor() as cursor:
+        if distributed():
+            # The batch's wallets span shards, and the endpoints (a reference table its deliveries
+            # point at) change after them: Citus allows that in one transaction only when it writes
+            # the shards one connection per node.
+            cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
         if logged:
             cursor.execute(LOG_ATTEMPTS, {
                 "now": now, "ids": [o.delivery.id for o in logged], "wallets": [o.delivery.event.wallet_id for o in logged],
@@ -128,8 +134,12 @@ def _endpoints_settle(cursor, logged: list[Outcome], gave_up: set[int], now: dat
     ids = sorted(recovered | set(failed))
     if not ids:
         return
+    cursor.execute(LOCK_ENDPOINTS, {"ids": ids, "failed": list(failed)})
+    locked = [endpoint_id for (endpoint_id,) in cursor.fetchall()]
+    if not locked:
+        return
     cursor.execute(ENDPOINTS_CLOCK, {"ids": ids, "recovered": [i in recovered for i in ids],
-                                     "failed": [i in failed for i in ids], "now": now})
+                                     "failed_flags": [i in failed for i in ids], "locked": locked, "now": now})
     for endpoint_id, url, failing_since in cursor.fetchall():
         if endpoint_id in failed and (endpoint_id in gave_up or failing_since <= now - window):
             error = failed[endpoint_id][-1].error

@@ -9,10 +9,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.wallet_rows import WalletRow
+
 from .events import EventType
 
 
-class OutboxEvent(models.Model):
+class OutboxEvent(WalletRow):
     # The id receivers de-duplicate on (`webhook-id`); a database default, so set-based INSERTs get one too.
     # Unique per wallet by constraint (a UNIQUE must include the wallet's key on Citus); across
     # wallets by being a random (version 4) UUID: 122 random bits.

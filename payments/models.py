@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from common.claims import claim
+from common.wallet_rows import WalletRow
 
 
 class TopUpStatus(models.TextChoices):
@@ -15,7 +16,7 @@ class TopUpStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
-class TopUp(models.Model):
+class TopUp(WalletRow):
     """A purchase of credits. Completing it credits the purchased bucket once (see `services`)."""
 
     wallet = models.ForeignKey("wallets.Wallet", on_delete=models.PROTECT, related_name="top_ups")
@@ -145,7 +146,7 @@ LIVE_STATUSES = (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.ACTIVE, Subsc
                  SubscriptionStatus.UNPAID)
 
 
-class Subscription(models.Model):
+class Subscription(WalletRow):
     """A wallet's subscription at Stripe Billing, as its webhooks told us (services in `subscriptions`).
 
     The wallet holds what the plan means for credits (its package, the last period paid); this row

@@ -58,12 +58,18 @@ WHERE id = %(id)s AND wallet_id = %(owner)s AND EXISTS (SELECT 1 FROM claimed)
 """
 
 
+def _locked(top_ups) -> TopUp | None:
+    """The first of `top_ups`, locked by its whole key (wallet, id): found unlocked first, since a
+    lock must name the wallet (on Citus, a lock outside one shard is refused)."""
+    key = top_ups.values_list("wallet_id", "pk").first()
+    return TopUp.objects.select_for_update().filter(wallet_id=key[0], pk=key[1]).first() if key else None
+
+
 def _locked_top_up(session: dict) -> TopUp | None:
-    query = TopUp.objects.select_for_update()
-    top_up = query.filter(provider_reference=session.get("id")).first()
+    top_up = _locked(TopUp.objects.filter(provider_reference=session.get("id"))) if session.get("id") else None
     top_up_id = str((session.get("metadata") or {}).get("top_up_id", ""))
     if top_up is None and top_up_id.isdigit():
-        top_up = query.filter(pk=int(top_up_id)).first()
+        top_up = _locked(TopUp.objects.filter(pk=int(top_up_id)))
     return top_up
 
 
@@ -108,7 +114,7 @@ def top_up_fail(session: dict) -> TopUp | None:
 def top_up_refund(charge: dict) -> TopUp | None:
     """charge.refunded: take back the refunded share of this purchase's own credits that is still unspent."""
     intent = charge.get("payment_intent") or ""
-    top_up = TopUp.objects.select_for_update().filter(payment_intent=intent).first() if intent else None
+    top_up = _locked(TopUp.objects.filter(payment_intent=intent)) if intent else None
     if top_up is None:
         raise EventNotReady()  # the completion has not been processed yet: let Stripe retry
     refunded_cents = min(int(charge.get("amount_refunded") or 0), top_up.amount_cents)

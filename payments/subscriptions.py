@@ -188,7 +188,8 @@ def subscription_change(*, user, package_id: int) -> dict:
     stripe_gateway.change_subscription_price(subscription_id=sub.stripe_subscription_id,
                                              price_id=package.stripe_price_id, upgrade=upgrade, at=int(at.timestamp()))
     with transaction.atomic():
-        sub = Subscription.objects.select_for_update(of=("self",)).select_related("wallet", "pending_package").get(pk=sub.pk)
+        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("wallet", "pending_package")
+               .get(wallet_id=sub.wallet_id, pk=sub.pk))
         if package.pk == sub.package_id:
             sub.pending_package, sub.pending_from = None, None
         elif upgrade:
@@ -209,7 +210,8 @@ def subscription_cancel(*, user, cancel: bool = True) -> dict:
     if sub.cancel_at_period_end != cancel:
         stripe_gateway.set_cancel_at_period_end(subscription_id=sub.stripe_subscription_id, cancel=cancel)
         with transaction.atomic():
-            sub = Subscription.objects.select_for_update(of=("self",)).select_related("wallet", "pending_package").get(pk=sub.pk)
+            sub = (Subscription.objects.select_for_update(of=("self",)).select_related("wallet", "pending_package")
+               .get(wallet_id=sub.wallet_id, pk=sub.pk))
             sub.cancel_at_period_end = cancel
             sub.save(update_fields=["cancel_at_period_end", "updated_at"])
             _emit(sub, EventType.SUBSCRIPTION_CHANGED)
@@ -228,9 +230,12 @@ def portal_url(*, user) -> str:
 
 def _locked(subscription_id: str) -> Subscription:
     """The subscription's row, locked; an event about one not linked yet waits for Stripe's retry."""
+    # Found unlocked first: a lock names the wallet (on Citus, a lock outside one shard is refused).
+    key = Subscription.objects.filter(stripe_subscription_id=subscription_id).values_list("wallet_id", "pk").first() \
+        if subscription_id else None
     sub = (Subscription.objects.select_for_update(of=("self",)).select_related("wallet", "package", "pending_package",
                                                                               "upgrade_to")
-           .filter(stripe_subscription_id=subscription_id).first()) if subscription_id else None
+           .filter(wallet_id=key[0], pk=key[1]).first()) if key else None
     if sub is None:
         raise EventNotReady("This event is about a subscription not linked to a wallet yet; it will be retried.")
     return sub

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.wallet_rows import WalletRow
+
 
 class TransactionType(models.TextChoices):
     SPEND = "spend", "Spend"
@@ -26,7 +28,7 @@ class LedgerEntryQuerySet(models.QuerySet):
         raise TypeError("Ledger entries are immutable.")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(WalletRow):
     # Indexes: each one is maintained by every row the monthly reset writes (millions at once), so
     # the wallet has none of its own (the three (wallet, ...) indexes lead with it), and the actor
     # and action indexes cover only the rows that have one (spends and staff actions).
@@ -93,7 +95,7 @@ class LedgerEntry(models.Model):
         raise TypeError("Ledger entries are immutable.")
 
 
-class LedgerAllocation(models.Model):
+class LedgerAllocation(WalletRow):
     """Which grants a ledger row moved credits in or out of (signed, summing to the row's delta; a
     rollover at a reset moves credits from the monthly grant to the rollover grant inside the
     month's grant row). Source and cost basis are copied here, so finance reads the ledger alone."""

@@ -6,6 +6,7 @@ from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from common.periods import period_of
+from common.wallet_rows import WalletRow
 
 
 def low_balance_default() -> int:
@@ -156,7 +157,7 @@ STAFF_SOURCES = (GrantSource.PROMO, GrantSource.TRIAL, GrantSource.COMPENSATION)
 # wallets_spend_plan.sql.
 
 
-class Grant(models.Model):
+class Grant(WalletRow):
     """A lot of credits with a source, a priority and an expiry. Every credit a wallet holds belongs
     to one grant; `remaining` can be spent, `held` is set aside for requests in flight (held credits
     settle with their hold even if the grant expires meanwhile: capture spends them, release gives
@@ -222,7 +223,7 @@ class HoldStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class Hold(models.Model):
+class Hold(WalletRow):
     """Credits (and free units) set aside for a request until it succeeds or fails."""
 
     # Found by wallet and id (hold_wallet_idx), never by id alone: every statement of the money path
@@ -270,7 +271,7 @@ class Hold(models.Model):
         return f"hold {self.pk} {self.action_type} {self.amount} ({self.status})"
 
 
-class AllowanceUsage(models.Model):
+class AllowanceUsage(WalletRow):
     """Free units of one action used (and held) by one wallet in one monthly period."""
 
     wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="allowance_usage")
@@ -294,7 +295,7 @@ class AccessQuerySet(models.QuerySet):
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
-class Access(models.Model):
+class Access(WalletRow):
     """A wallet's paid (or free) access to one resource of an action, so that repeats inside the
     access window cost nothing. The gate's own table: the feature app names the resource (e.g. an
     Instagram username) and the action; wallets_access_paid / wallets_access_grant decide."""
@@ -325,7 +326,7 @@ class RechargeState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Recharge(models.Model):
+class Recharge(WalletRow):
     """An automatic top-up the ledger writer started when a write left the available balance below
     the wallet's threshold (wallets_recharge_start.sql): at most one in flight per wallet, within the
     month's limit. Paid for by `payments`; credited only when the payment succeeds."""
@@ -378,9 +379,11 @@ class TeamSeat(models.Model):
     team_id = models.IntegerField()
 
 
-class Membership(models.Model):
+class Membership(WalletRow):
     """A user's place in a team: at most one team per user (TeamSeat). In the database its key is
     (user, team), so that it includes the wallet's key."""
+
+    wallet_key = "team_id"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="membership"
@@ -435,7 +438,7 @@ class Membership(models.Model):
         return self.role in (TeamRole.OWNER, TeamRole.ADMIN)
 
 
-class MemberUsage(models.Model):
+class MemberUsage(WalletRow):
     """Credits one member of a team spent (and holds in flight) in one calendar month: what the
     member's cap is checked against, under the wallet lock of the reserve (wallets_hold_reserve.sql),
     kept by the reserve, the capture and the release."""

@@ -69,6 +69,22 @@ END $$;
 
 citus = pytest.mark.skipif(not CITUS_URL, reason="CITUS_TEST_URL names no Citus coordinator")
 
+# Run inside the cluster, as they are (TESTS_ON_CITUS: in the distributed database itself): the
+# gate's concurrency, the grant state machine with time travel (resets, expiry), the subscription
+# and auto-recharge flows, the alerts and the delivery of events, and what only Citus can show.
+ON_CITUS = [
+    "credits_platform/tests/test_on_citus.py",
+    "instagram/tests/test_gate_concurrency.py",
+    "wallets/tests/test_ledger_state_machine.py",
+    "wallets/tests/test_cycle.py",
+    "wallets/tests/test_grants.py",
+    "payments/tests/test_subscription_life.py",
+    "payments/tests/test_subscription_events.py",
+    "payments/tests/test_auto_recharge.py",
+    "notifications/tests/test_alerts.py",
+    "notifications/tests/test_delivery_pipeline.py",
+]
+
 
 # --- Plain PostgreSQL ---------------------------------------------------------------------------
 
@@ -129,9 +145,13 @@ def test_stripe_ids_stay_unique_across_wallets(make_user):
 
 
 def manage(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEST_DATABASE_URL": CITUS_URL, "DJANGO_SETTINGS_MODULE": "credits_platform.settings.test"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return in_cluster([sys.executable, "manage.py", *args], timeout=600)
+
+
+def in_cluster(command: list[str], timeout: float, **env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TEST_DATABASE_URL": CITUS_URL, "DJANGO_SETTINGS_MODULE": "credits_platform.settings.test",
+           **env}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def citus_tables(conn) -> dict[str, tuple[str, str, int]]:
@@ -183,34 +203,28 @@ def test_triggers_on_citus_the_ledger_stays_immutable_and_a_rule_change_bumps_th
     version = conn.execute("SELECT version FROM pricing_rules_version").fetchone()[0]
     conn.execute("UPDATE pricing_pricingrule SET description = description || ''")
     assert conn.execute("SELECT version FROM pricing_rules_version").fetchone()[0] > version
-    wallet = -990_001  # a team-like wallet of its own (negative keys), written directly
-    conn.execute("""
-        INSERT INTO wallets_wallet (id, package_id, status, monthly_balance, purchased_balance, bonus_balance,
-            reserved, billing_cycle_start, ledger_rows, low_balance_threshold, low_balance_state, recharge_enabled,
-            recharge_threshold, recharge_monthly_limit, recharge_status, created_at, updated_at)
-        SELECT %s, id, 'active', 0, 5, 0, 0, date_trunc('month', now())::date, 1, 20, 0, false, 0, 0, 'ok', now(), now()
-        FROM pricing_package WHERE is_default""", [wallet])
-    conn.execute("""
-        INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after, action_type,
-            quantity, reference, description, created_at)
-        VALUES (%s, 'adjustment', 5, 5, 5, '', 1, '', 'citus test', now())""", [wallet])
-    with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"):
-        conn.execute("UPDATE transactions_ledgerentry SET description = 'changed' WHERE wallet_id = %s", [wallet])
-    with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"):
-        conn.execute("DELETE FROM transactions_ledgerentry WHERE wallet_id = %s", [wallet])
+    wallet = -990_001  # a team-like wallet of its own (negative keys), written directly and rolled back
+    with conn.transaction(force_rollback=True):
+        conn.execute("""
+            INSERT INTO wallets_wallet (id, package_id, status, monthly_balance, purchased_balance, bonus_balance,
+                reserved, billing_cycle_start, ledger_rows, low_balance_threshold, low_balance_state, recharge_enabled,
+                recharge_threshold, recharge_monthly_limit, recharge_status, created_at, updated_at)
+            SELECT %s, id, 'active', 0, 5, 0, 0, date_trunc('month', now())::date, 1, 20, 0, false, 0, 0, 'ok', now(), now()
+            FROM pricing_package WHERE is_default""", [wallet])
+        conn.execute("""
+            INSERT INTO transactions_ledgerentry (wallet_id, transaction_type, amount, delta, balance_after, action_type,
+                quantity, reference, description, created_at)
+            VALUES (%s, 'adjustment', 5, 5, 5, '', 1, '', 'citus test', now())""", [wallet])
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"), conn.transaction():
+            conn.execute("UPDATE transactions_ledgerentry SET description = 'changed' WHERE wallet_id = %s", [wallet])
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"), conn.transaction():
+            conn.execute("DELETE FROM transactions_ledgerentry WHERE wallet_id = %s", [wallet])
 
 
 @citus
-@pytest.mark.xfail(strict=True, reason=(
-    "a new user's wallet gets its first grant from the monthly reset (wallets_catch_up -> wallets_roll_over), "
-    "whose statement locks a range of wallets (FOR UPDATE over id >= low AND id < high), which Citus refuses"))
-def test_a_paid_gated_request_end_to_end(citus_db):
-    env = {**os.environ, "TEST_DATABASE_URL": CITUS_URL, "DJANGO_SETTINGS_MODULE": "credits_platform.settings.test"}
-    run = subprocess.run([sys.executable, "-m", "credits_platform.tests.citus_smoke"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert (result["status"], result["charged"], result["repeat_status"], result["repeat_charged"]) == (
-        200, "10", 200, "0"), result
-    assert result["balance_after"] == result["balance_before"] - 10 and result["reserved"] == 0, result
-    assert result["spends"] == 1, result
+def test_the_money_path_suites_pass_in_the_cluster(citus_db):
+    run = in_cluster([sys.executable, "-m", "pytest", "-p", "no:randomly", "-rs", *ON_CITUS], timeout=3000,
+                     TESTS_ON_CITUS="1")
+    assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, summary

@@ -95,11 +95,15 @@ def test_the_wallet_lock_is_not_held_during_the_provider_call(live_server, make_
 def wait_until_a_backend_waits_for_a_lock(timeout: float = 10) -> None:
     from django.db import connection
 
+    from wallets.shards import distributed
+
+    # On Citus the row lock is taken on the worker that holds the wallet: every node's backends.
+    activity = "citus_stat_activity" if distributed() else "pg_stat_activity"
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                f"SELECT count(*) FROM {activity} WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
             if cursor.fetchone()[0]:
                 return

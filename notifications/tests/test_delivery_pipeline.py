@@ -34,6 +34,7 @@ from outbox.models import OutboxEvent
 from outbox.services import event_emit
 from outbox.signals import events_written
 from wallets.services import credits_grant
+from wallets.shards import by_shard, distributed
 
 from .receiver import Receiver
 
@@ -91,6 +92,16 @@ def assert_in_order_per_wallet(answers, events_by_webhook_id):
     assert all(value is None for value in current.values()), "some events were never delivered"
 
 
+def statements_per_batch(captured, wallet_ids) -> int:
+    """How many statements a dispatch ran, its claims counted as one: a claim names its wallets, one
+    statement per shard of them on Citus (wallets.shards; one for all on plain PostgreSQL)."""
+    # (Not counted: a process's first look at whether the wallets are distributed, made once.)
+    statements = [query["sql"] for query in captured if "pg_dist_partition" not in query["sql"]]
+    claims = sum("UPDATE outbox_outboxevent o SET dispatched_at" in sql for sql in statements)
+    assert claims == len(by_shard(wallet_ids)), (claims, statements)
+    return len(statements) - claims + 1
+
+
 def test_fan_out_is_a_few_statements_per_batch_whatever_its_size(users, quiet_outbox, private_targets):
     receiver = Receiver().start()
     try:
@@ -100,7 +111,7 @@ def test_fan_out_is_a_few_statements_per_batch_whatever_its_size(users, quiet_ou
             emit(users, size)
             with CaptureQueriesContext(connection) as captured:
                 events_dispatch()
-            counts.append(len(captured))
+            counts.append(statements_per_batch(captured, [user.pk for user in users[:size]]))
         assert counts[0] == counts[1], counts  # per batch, not per event
         assert Delivery.objects.count() == Notification.objects.count() == 125
         assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
@@ -119,7 +130,7 @@ def test_bulk_events_nobody_subscribed_to_cost_no_delivery_and_no_request(users,
                 deliver_due()
             statements = [query["sql"] for query in captured]
             assert not [sql for sql in statements if "INSERT INTO notifications_delivery" in sql]
-            counts.append(len(statements))
+            counts.append(statements_per_batch(captured, [user.pk for user in chosen]))
         assert counts[0] == counts[1], counts  # the same few statements for 2 events or 12
         assert Delivery.objects.count() == 0 and receiver.received == []
         assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
@@ -224,12 +235,16 @@ def test_no_row_lock_or_transaction_is_held_while_requests_are_in_flight(users, 
         time.sleep(0.2)  # the other connections' requests are in flight too
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '100ms'")
-            for table in ("notifications_delivery", "outbox_outboxevent", "notifications_endpoint",
-                          "notifications_notification"):
-                with transaction.atomic():
-                    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} FOR UPDATE NOWAIT) locked")
+            if not distributed():  # (Citus locks rows of one shard at a time: the activity below says it)
+                for table in ("notifications_delivery", "outbox_outboxevent", "notifications_endpoint",
+                              "notifications_notification"):
+                    with transaction.atomic():
+                        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} FOR UPDATE NOWAIT) locked")
+            # Every node's backends on Citus, but for this one's own and the workers' side of it.
+            activity = ("citus_stat_activity WHERE global_pid <> citus_backend_gpid() AND "
+                        if distributed() else "pg_stat_activity WHERE pid <> pg_backend_pid() AND ")
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                f"SELECT count(*) FROM {activity} datname = current_database()"
                 " AND backend_type = 'client backend' AND (state LIKE 'idle in transaction%' OR state = 'active')")
             assert cursor.fetchone()[0] == 0  # the worker's connection is idle: its claim committed
         leased = Delivery.objects.filter(leased_until__isnull=False, lease_token__isnull=False)

@@ -16,6 +16,7 @@ from pricing.exceptions import InvalidAmount
 from transactions.models import TransactionType
 
 from ..models import Grant, GrantSource, Hold, HoldStatus, STAFF_SOURCES, Wallet
+from ..shards import by_shard
 from .lifecycle import wallet_catch_up
 from .writes import check_amount, grants_add
 
@@ -82,14 +83,14 @@ def credits_grant(
     credited = 0
     for batch in batches:
         with transaction.atomic():
-            credited += len(grants_add(
-                wallet_ids=batch, source=source, amount=amount, transaction_type=TransactionType.GRANT,
+            credited += sum(len(grants_add(
+                wallet_ids=group, source=source, amount=amount, transaction_type=TransactionType.GRANT,
                 priority=priority, expires_at=expires_at, reason=reason, reference=f"staff:{source}",
                 description=f"{GrantSource(source).label} credits: {reason}",
                 idempotency_key=f"grant:{idempotency_key}" if idempotency_key else None, actor_id=actor_id,
                 event_type=EventType.CREDITS_GRANTED,
                 event_data={"source": source, "credits": amount, "expires_at": expires_at, "reason": reason},
-            ))
+            )) for group in by_shard(batch))  # one statement per shard: Citus locks within one
     logger.info("staff grant source=%s amount=%s wallets=%s actor=%s key=%s", source, amount, credited,
                 actor_id, idempotency_key)
     return StaffGrant(wallets=credited, amount=amount, source=source, expires_at=expires_at)
@@ -132,16 +133,30 @@ def grants_expire_due(*, now=None, limit: int = 1000) -> int:
     return _settle_each(wallet_ids, EXPIRE_DUE_GRANTS, now, "grants_expired")
 
 
+def _expiring(now, until, after: int | None, limit: int) -> list[int]:
+    """The next `limit` wallets (by id, after `after`) with a grant to announce."""
+    grants = (Grant.objects.filter(remaining__gt=0, expiring_notified_at__isnull=True, expires_at__gt=now,
+                                   expires_at__lte=until).exclude(source__in=[GrantSource.MONTHLY, GrantSource.ROLLOVER]))
+    if after is not None:
+        grants = grants.filter(wallet_id__gt=after)
+    return list(grants.order_by("wallet_id").values_list("wallet_id", flat=True).distinct()[:limit])
+
+
 def grants_announce_expiring(*, now=None, days: int = 7, limit: int = 5000) -> int:
-    """Write one `credits.expiring` event per grant expiring within `days` (once per grant), in one
-    statement per batch (wallets_announce_expiring.sql)."""
+    """Write one `credits.expiring` event per grant expiring within `days` (once per grant): the
+    wallets that have one, `limit` at a time, one statement per shard of them and one transaction
+    per batch (wallets_announce_expiring.sql). A grant locked by a writer at that moment is left
+    for the next run."""
     now = now or timezone.now()
-    total = 0
+    until = now + timedelta(days=days)
+    total, after = 0, None
     while True:
+        batch = _expiring(now, until, after, limit)
+        if not batch:
+            return total
         with transaction.atomic():
-            (count,) = fetch_row(ANNOUNCE_EXPIRING, [now, now + timedelta(days=days), limit])
+            count = sum(fetch_row(ANNOUNCE_EXPIRING, [group, now, until])[0] for group in by_shard(batch))
             if count:
                 events_emitted_in_bulk()
         total += count
-        if count < limit:
-            return total
+        after = batch[-1]

@@ -87,7 +87,7 @@ def recharge_succeed(*, recharge_id: int, payment_intent: str, amount_cents: int
     under the wallet lock, and the grant's key decide)."""
     wallet_id = Recharge.objects.values_list("wallet_id", flat=True).get(pk=recharge_id)
     lock_wallet(wallet_id)
-    recharge = Recharge.objects.select_for_update().get(pk=recharge_id)
+    recharge = Recharge.objects.select_for_update().get(wallet_id=wallet_id, pk=recharge_id)  # by its whole key
     if recharge.status == RechargeState.SUCCEEDED:
         return recharge
     (added,) = grants_add(
@@ -108,7 +108,7 @@ def recharge_fail(*, recharge_id: int, reason: str) -> Recharge:
     auto-recharge turns off (`disabled_after_failure`) and `auto_recharge.failed` is sent, once."""
     wallet_id = Recharge.objects.values_list("wallet_id", flat=True).get(pk=recharge_id)
     wallet = lock_wallet(wallet_id)
-    recharge = Recharge.objects.select_for_update().get(pk=recharge_id)
+    recharge = Recharge.objects.select_for_update().get(wallet_id=wallet_id, pk=recharge_id)  # by its whole key
     if recharge.status not in IN_FLIGHT:
         return recharge  # ended before: a redelivery
     recharge.status, recharge.failure, recharge.updated_at = RechargeState.FAILED, reason[:255], timezone.now()

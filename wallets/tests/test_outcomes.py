@@ -49,9 +49,13 @@ def test_the_alert_states_are_the_wallets():
 
 
 def test_events_name_the_projects_user_table():
-    """outbox_event_data.sql reads the owner's username from Django's user table, by name."""
-    [event_data] = [o for o in sql_objects("outbox") if o.name == "outbox_event_data"]
-    assert f"FROM {get_user_model()._meta.db_table} u" in event_data.text
+    """The statements that read an event's owner (for outbox_event_data) read it from Django's user
+    table, by name."""
+    table = get_user_model()._meta.db_table
+    readers = [o for o in sql_objects() if "u.username" in o.text]
+    assert {o.name for o in readers} >= {"outbox_emit", "wallets_grants_add", "wallets_announce_expiring"}
+    for o in readers:
+        assert o.text.count("u.username") == o.text.count(f"u.username FROM {table} u WHERE u.id = "), o.name
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.sampled_from(

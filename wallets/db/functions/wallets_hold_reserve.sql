@@ -26,7 +26,10 @@ CREATE OR REPLACE FUNCTION wallets_hold_reserve(
 LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     w record;
-    previous record;
+    previous_id bigint;
+    previous_status text;
+    plan record;
+    moves jsonb := '[]';
     in_flight boolean := false;
     -- This call is a transaction of its own (autocommit), not a step of a caller's transaction:
     -- the transaction began with this statement, and nothing before it wrote anything.
@@ -47,22 +50,24 @@ BEGIN
         outcome := 'paid';
         RETURN;
     END IF;
-    SELECT k.id, k.status,
-           p_checks_in_flight AND EXISTS (  -- a hold past its expiry is not in flight: its request died
-               SELECT 1 FROM wallets_hold h
-               WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
-                 AND h.status = 'held' AND h.expires_at > p_now) AS in_flight
-    FROM (SELECT 1) AS one
-    LEFT JOIN wallets_hold k ON k.wallet_id = p_wallet AND k.idempotency_key = p_key
-    INTO previous;
-    IF previous.status IN ('captured', 'held') THEN
-        outcome := ('retry_' || previous.status)::wallets_reserve_outcome;  -- charged or being served: never again
-        hold_id := previous.id;
+    -- Each a statement of its own that names the wallet (on Citus, a join of a wallet's holds to a
+    -- row of no table would read every shard's holds).
+    IF p_key IS NOT NULL THEN
+        SELECT k.id, k.status INTO previous_id, previous_status
+        FROM wallets_hold k WHERE k.wallet_id = p_wallet AND k.idempotency_key = p_key;
+    END IF;
+    in_flight := p_checks_in_flight AND EXISTS (  -- a hold past its expiry is not in flight: its request died
+        SELECT 1 FROM wallets_hold h
+        WHERE h.wallet_id = p_wallet AND h.action_type = p_action AND h.reference = p_reference
+          AND h.status = 'held' AND h.expires_at > p_now);
+    IF previous_status IN ('captured', 'held') THEN
+        outcome := ('retry_' || previous_status)::wallets_reserve_outcome;  -- charged or being served: never again
+        hold_id := previous_id;
         RETURN;
-    ELSIF previous.status IS NOT NULL THEN
+    ELSIF previous_status IS NOT NULL THEN
         p_key := NULL;  -- the first attempt failed and was released: try afresh
     END IF;
-    IF previous.in_flight THEN
+    IF in_flight THEN
         outcome := 'in_flight';
         RETURN;
     END IF;
@@ -116,21 +121,24 @@ BEGIN
         ON CONFLICT (wallet_id, period, action_type) DO UPDATE SET reserved = u.reserved + p_free_units;
     END IF;
 
-    -- In one statement: the credits move from `remaining` to `held` of the grants, in the spending
-    -- order; the wallet's `reserved` grows; the hold records which grants hold them.
-    WITH take AS (
-        SELECT * FROM wallets_spend_plan(p_wallet, p_amount, p_now, NULL, NULL) WHERE p_amount > 0
-    ),
-    moved AS (
-        UPDATE wallets_grant g SET remaining = g.remaining - take.credits, held = g.held + take.credits
-        FROM take WHERE g.id = ANY (ARRAY(SELECT grant_id FROM take)) AND g.wallet_id = p_wallet AND g.id = take.grant_id
-        RETURNING g.id
-    ),
-    taken AS (
-        SELECT coalesce(jsonb_agg(jsonb_build_array(take.grant_id, take.credits, take.source, take.cost_basis::text,
-                                                    take.currency) ORDER BY take.before), '[]'::jsonb) AS moves,
-               coalesce(sum(take.credits), 0) AS credits
-        FROM take JOIN moved ON moved.id = take.grant_id
+    -- The grants that give the credits, in the spending order; then in one statement: the credits
+    -- move from `remaining` to `held` of those grants, the wallet's `reserved` grows, and the hold
+    -- records which grants hold them.
+    IF p_amount > 0 THEN
+        plan := wallets_spend_plan(p_wallet, p_amount, p_now, NULL, NULL);
+        IF plan.credits <> p_amount THEN  -- the changes above go with the error
+            RAISE EXCEPTION 'wallet % totals and grants disagree: fewer than % credits spendable', p_wallet, p_amount
+                USING ERRCODE = 'CR001';
+        END IF;
+        moves := plan.moves;
+    END IF;
+    WITH moved AS (
+        UPDATE wallets_grant g SET remaining = g.remaining - m.credits, held = g.held + m.credits
+        FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits
+              FROM jsonb_array_elements(moves) AS e) AS m
+        WHERE g.wallet_id = p_wallet
+          AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(moves) AS e))
+          AND g.id = m.grant_id
     ),
     wallet_row AS (
         UPDATE wallets_wallet
@@ -140,14 +148,9 @@ BEGIN
     )
     INSERT INTO wallets_hold AS nh (wallet_id, action_type, quantity, amount, free_units, period, reference,
                                     idempotency_key, member_id, status, allocations, expires_at, created_at)
-    SELECT p_wallet, p_action, p_quantity, p_amount, p_free_units, p_period, left(p_reference, 255), p_key, p_member,
-           'held', taken.moves, p_expires_at, p_now
-    FROM taken WHERE taken.credits = p_amount
+    VALUES (p_wallet, p_action, p_quantity, p_amount, p_free_units, p_period, left(p_reference, 255), p_key, p_member,
+            'held', moves, p_expires_at, p_now)
     RETURNING nh.id, nh.allocations INTO hold_id, allocations;
-    IF NOT FOUND THEN  -- the statement's changes go with the error
-        RAISE EXCEPTION 'wallet % totals and grants disagree: fewer than % credits spendable', p_wallet, p_amount
-            USING ERRCODE = 'CR001';
-    END IF;
     hold_key := p_key;
     available := available - p_amount;
     IF on_its_own THEN

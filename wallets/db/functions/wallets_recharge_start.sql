@@ -24,12 +24,16 @@ BEGIN
     IF credits IS NULL OR credits <= 0 THEN
         RETURN NULL;
     END IF;
+    -- Two statements, each on the wallet's shard (on Citus, an INSERT ... SELECT with a condition
+    -- runs through the coordinator); the wallet is locked, so nothing starts in between.
+    IF (SELECT coalesce(sum(m.credits), 0) FROM wallets_recharge m
+        WHERE m.wallet_id = p_wallet AND m.period = this_month AND m.status <> 'failed')
+       + credits > w.recharge_monthly_limit THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO wallets_recharge AS r (wallet_id, credits, period, status, payment_intent, failure, created_at,
                                        updated_at)
-    SELECT p_wallet, credits, this_month, 'pending', '', '', p_now, p_now
-    WHERE (SELECT coalesce(sum(m.credits), 0) FROM wallets_recharge m
-           WHERE m.wallet_id = p_wallet AND m.period = this_month AND m.status <> 'failed')
-          + credits <= w.recharge_monthly_limit
+    VALUES (p_wallet, credits, this_month, 'pending', '', '', p_now, p_now)
     ON CONFLICT (wallet_id) WHERE status IN ('pending', 'processing') DO NOTHING
     RETURNING r.id INTO started;
     RETURN started;

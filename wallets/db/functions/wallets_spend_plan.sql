@@ -1,14 +1,22 @@
 -- The one order credits are spent in: priority, then earliest expiry (never-expiring last), then
--- oldest. Which spendable grants (of `p_sources`, or the grant keyed `p_grant_key`, when given)
--- give `p_amount` credits, and how many each: `before` is what the grants ahead of it give.
--- Fewer rows than needed when the wallet has fewer credits. Read only, and plain SQL so that the
--- statements that take or hold credits inline it into their own plan.
+-- oldest. Which spendable grants of a locked wallet (of `p_sources`, or the grant keyed
+-- `p_grant_key`, when given) give `p_amount` credits, and how many each: `moves`, as
+-- [grant id, credits, source, cost basis, currency] in that order, and `credits`, their sum (less
+-- than `p_amount` when the wallet has fewer). Read only: the caller moves the credits.
+-- PL/pgSQL, called on its own rather than inside the caller's statement: on Citus a statement is
+-- sent whole to the shard's node, and there a function it calls that reads a distributed table
+-- would read the table's empty local shell instead of the shard (and Citus refuses SQL functions
+-- that read distributed tables when they are called on their own).
 CREATE OR REPLACE FUNCTION wallets_spend_plan(p_wallet integer, p_amount integer, p_now timestamptz,
-                                              p_sources text[], p_grant_key text)
-RETURNS TABLE (grant_id bigint, credits integer, source text, cost_basis numeric, currency text, before bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT ordered.id, LEAST(ordered.remaining, p_amount - ordered.before)::integer, ordered.source::text,
-           ordered.cost_basis, ordered.currency::text, ordered.before
+                                              p_sources text[], p_grant_key text,
+                                              OUT moves jsonb, OUT credits integer)
+LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_array(ordered.id, LEAST(ordered.remaining, p_amount - ordered.before),
+                                                ordered.source, ordered.cost_basis::text, ordered.currency)
+                              ORDER BY ordered.before), '[]'::jsonb),
+           coalesce(sum(LEAST(ordered.remaining, p_amount - ordered.before)), 0)
+    INTO moves, credits
     FROM (
         SELECT g.id, g.remaining, g.source, g.cost_basis, g.currency,
                COALESCE(SUM(g.remaining) OVER (ORDER BY g.priority, g.expires_at ASC NULLS LAST, g.id
@@ -18,6 +26,6 @@ LANGUAGE sql STABLE AS $$
           AND (p_sources IS NULL OR g.source = ANY (p_sources))
           AND (p_grant_key IS NULL OR g.idempotency_key = p_grant_key)
     ) AS ordered
-    WHERE ordered.before < p_amount
-    ORDER BY ordered.before
+    WHERE ordered.before < p_amount;
+END
 $$;

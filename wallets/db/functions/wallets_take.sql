@@ -7,26 +7,17 @@ CREATE OR REPLACE FUNCTION wallets_take(p_wallet integer, p_amount integer, p_no
                                         p_grant_key text, p_up_to boolean)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    moves jsonb;
-    taken integer;
+    plan record;
 BEGIN
-    WITH take AS (
-        SELECT * FROM wallets_spend_plan(p_wallet, p_amount, p_now, p_sources, p_grant_key)
-    ),
-    moved AS (
-        UPDATE wallets_grant g SET remaining = g.remaining - take.credits
-        FROM take WHERE g.wallet_id = p_wallet AND g.id = take.grant_id
-        RETURNING g.id
-    )
-    SELECT coalesce(jsonb_agg(jsonb_build_array(take.grant_id, take.credits, take.source, take.cost_basis::text,
-                                                take.currency) ORDER BY take.before), '[]'::jsonb),
-           coalesce(sum(take.credits), 0)
-    INTO moves, taken
-    FROM take JOIN moved ON moved.id = take.grant_id;
-    IF taken <> p_amount AND NOT p_up_to THEN
+    plan := wallets_spend_plan(p_wallet, p_amount, p_now, p_sources, p_grant_key);
+    IF plan.credits <> p_amount AND NOT p_up_to THEN
         RAISE EXCEPTION 'wallet % totals and grants disagree: fewer than % credits spendable', p_wallet, p_amount
             USING ERRCODE = 'CR001';
     END IF;
-    RETURN moves;
+    UPDATE wallets_grant g SET remaining = g.remaining - m.credits
+    FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits FROM jsonb_array_elements(plan.moves) AS e) AS m
+    WHERE g.wallet_id = p_wallet AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(plan.moves) AS e))
+      AND g.id = m.grant_id;
+    RETURN plan.moves;
 END
 $$;
