@@ -102,7 +102,7 @@ BEGIN
     SELECT status, billing_cycle_start, holds_due_at INTO w
     FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF w.status = 'active' AND w.billing_cycle_start < p_period THEN
-        reset := wallets_roll_over(ARRAY[p_wallet], p_period, p_now) > 0;
+        reset := wallets_roll_over(p_wallet, p_wallet + 1, ARRAY[p_wallet], p_period, p_now) > 0;
     END IF;
     IF w.holds_due_at <= p_now THEN
         holds_released := wallets_holds_release_expired(p_wallet, p_now);
@@ -215,7 +215,8 @@ BEGIN
     events AS (
         INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
         SELECT e.wallet_id, ev.event_type,
-               outbox_event_data(e.wallet_id, (SELECT u.username FROM auth_user u WHERE u.id = e.wallet_id), ev.data), p_now
+               outbox_event_data(e.wallet_id, (SELECT u.username FROM auth_user u WHERE u.id = e.wallet_id), ev.data),
+               p_now
         FROM entries e
         JOIN changed c ON c.wallet_id = e.wallet_id
         CROSS JOIN LATERAL (
@@ -411,7 +412,7 @@ BEGIN
         SELECT coalesce(bool_or(expires_at <= p_now), false) INTO past_expiry FROM back;
         IF past_expiry THEN
             IF w.status = 'active' AND w.billing_cycle_start < wallets_period_of(p_now) THEN
-                PERFORM wallets_roll_over(ARRAY[p_wallet], wallets_period_of(p_now), p_now);
+                PERFORM wallets_roll_over(p_wallet, p_wallet + 1, ARRAY[p_wallet], wallets_period_of(p_now), p_now);
             END IF;
             PERFORM wallets_grants_expire_due(p_wallet, p_now);
         END IF;
@@ -898,7 +899,8 @@ $$;
         WriteSql(
             'functions',
             'wallets_roll_over',
-            """-- The monthly reset of the due wallets among `p_wallets` into `p_period`, in one statement:
+            """-- The monthly reset of the due wallets with p_low <= id < p_high (of `p_wallets` only, if given)
+-- into `p_period`, in one statement:
 -- monthly and rollover grants whose period has ended expire, except what the last month's grant
 -- rolls over (up to the package's cap) into a `rollover` grant ending with the new period, and the
 -- package's monthly grant is added. Ledger: one `expiry` row (the total expired) and one
@@ -911,15 +913,16 @@ $$;
 -- Locked wallets get nothing. Wallets another transaction has locked are skipped: that one
 -- settles its wallet itself, or the job's last pass does. Unique (wallet, key) indexes make a
 -- second, concurrent or repeated run write nothing twice. Returns how many wallets were reset.
--- Every statement names its wallets (`= ANY (p_wallets)`): given the wallets of one shard (the job
--- groups them so, wallets.shards), the statement touches that shard alone, which Citus needs to
--- lock them (it refuses FOR UPDATE across shards).
-CREATE OR REPLACE FUNCTION wallets_roll_over(p_wallets integer[], p_period date, p_now timestamptz)
+-- On Citus the statement must name its wallets (`p_wallets`: those of one shard, wallets.shards) to
+-- lock them: it refuses FOR UPDATE across shards, and a range of a hashed key spans them all. On
+-- plain PostgreSQL the job gives the range alone (NULL), read as one index range.
+CREATE OR REPLACE FUNCTION wallets_roll_over(p_low integer, p_high integer, p_wallets integer[], p_period date,
+                                             p_now timestamptz)
 RETURNS integer LANGUAGE plpgsql
 -- Every join is between sets of the batch's size, which the planner cannot estimate for
 -- data-modifying CTEs (it guesses a handful: a nested loop over thousands of rows is quadratic);
 -- JIT's compile time for a statement this size is longer than running it; each batch's range is
--- planned for its own wallets, as its own statement would be.
+-- planned for its own range (NULL wallets: the condition folds away), as its own statement would be.
 SET enable_nestloop = off SET jit = off SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
@@ -934,7 +937,7 @@ BEGIN
                p.rollover_cap, p.name AS package_name
         FROM wallets_wallet w
         JOIN pricing_package p ON p.id = w.package_id
-        WHERE w.id = ANY (p_wallets)
+        WHERE w.id >= p_low AND w.id < p_high AND (p_wallets IS NULL OR w.id = ANY (p_wallets))
           AND w.status = 'active'
           AND w.billing_cycle_start < p_period
         FOR UPDATE OF w SKIP LOCKED
@@ -944,7 +947,8 @@ BEGIN
                (g.source = 'monthly' AND g.expires_at = period_start) AS is_last_monthly
         FROM wallets_grant g
         JOIN due ON due.wallet_id = g.wallet_id
-        WHERE g.wallet_id = ANY (p_wallets)  -- the batch's wallets again: only their grants are read
+        WHERE g.wallet_id >= p_low AND g.wallet_id < p_high  -- the batch again: only its grants are read
+          AND (p_wallets IS NULL OR g.wallet_id = ANY (p_wallets))
           AND g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= period_start
     ),
     calc AS (
@@ -972,7 +976,8 @@ BEGIN
         -- `remaining > 0` (true of every grant in old) lets the spending index find the batch's grants.
         UPDATE wallets_grant g SET remaining = 0, expired_at = p_now
         FROM old WHERE g.id = old.id AND g.wallet_id = old.wallet_id
-          AND g.wallet_id = ANY (p_wallets) AND g.remaining > 0
+          AND g.wallet_id >= p_low AND g.wallet_id < p_high
+          AND (p_wallets IS NULL OR g.wallet_id = ANY (p_wallets)) AND g.remaining > 0
     ),
     new_grants AS (
         INSERT INTO wallets_grant
@@ -1043,7 +1048,8 @@ BEGIN
         grants_due_at = LEAST(COALESCE(w.grants_due_at, next_start), next_start),
         updated_at = p_now
     FROM calc
-    WHERE w.id = calc.wallet_id AND w.id = ANY (p_wallets);
+    WHERE w.id = calc.wallet_id AND w.id >= p_low AND w.id < p_high
+      AND (p_wallets IS NULL OR w.id = ANY (p_wallets));
     GET DIAGNOSTICS reset = ROW_COUNT;
     RETURN reset;
 END
@@ -1209,11 +1215,13 @@ $$;
 -- PL/pgSQL, called on its own rather than inside the caller's statement: on Citus a statement is
 -- sent whole to the shard's node, and there a function it calls that reads a distributed table
 -- would read the table's empty local shell instead of the shard (and Citus refuses SQL functions
--- that read distributed tables when they are called on their own).
+-- that read distributed tables when they are called on their own). It plans with its caller's
+-- settings (the reserve's: sequential scans and JIT off), set by no clause of its own: a clause
+-- would save and restore them on every call.
 CREATE OR REPLACE FUNCTION wallets_spend_plan(p_wallet integer, p_amount integer, p_now timestamptz,
                                               p_sources text[], p_grant_key text,
                                               OUT moves jsonb, OUT credits integer)
-LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_array(ordered.id, LEAST(ordered.remaining, p_amount - ordered.before),
                                                 ordered.source, ordered.cost_basis::text, ordered.currency)
@@ -1278,8 +1286,10 @@ BEGIN
             USING ERRCODE = 'CR001';
     END IF;
     UPDATE wallets_grant g SET remaining = g.remaining - m.credits
-    FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits FROM jsonb_array_elements(plan.moves) AS e) AS m
-    WHERE g.wallet_id = p_wallet AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(plan.moves) AS e))
+    FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits
+          FROM jsonb_array_elements(plan.moves) AS e) AS m
+    WHERE g.wallet_id = p_wallet
+      AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(plan.moves) AS e))
       AND g.id = m.grant_id;
     RETURN plan.moves;
 END

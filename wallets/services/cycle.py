@@ -6,10 +6,10 @@ wallet touched before the job reached it has already run the very same function 
 (wallets_catch_up). Locked wallets get nothing and stay behind (unlocking catches them up).
 
 Batches are disjoint ranges of wallet ids, so `workers` connections run them side by side (the
-database does the work; one connection keeps one core busy at most). A batch's due wallets are
-reset by shard (wallets.shards: one statement for the batch on plain PostgreSQL, one per shard on
-Citus, which locks within a shard only). Inside a transaction the job runs on the caller's
-connection alone: other connections could not see its uncommitted rows.
+database does the work; one connection keeps one core busy at most). On Citus a batch's due
+wallets are reset a shard at a time (wallets.shards): it locks within one shard only. Inside a
+transaction the job runs on the caller's connection alone: other connections could not see its
+uncommitted rows.
 """
 
 import logging
@@ -28,13 +28,13 @@ from common.db_timeouts import use_job_timeouts
 
 from ..locking import lock_wallet
 from ..models import Wallet, WalletStatus
-from ..shards import shard_of
+from ..shards import distributed, shard_of
 from .grants import BATCH_SIZE
 
 logger = logging.getLogger("credits.cycle")
 
-ROLL_OVER = "SELECT wallets_roll_over(%s, %s, %s)"
-# A batch's due wallets, by shard (unlocked: wallets_roll_over locks them and checks again).
+ROLL_OVER = "SELECT wallets_roll_over(%s, %s, %s, %s, %s)"
+# On Citus: a range's due wallets, by shard (unlocked: wallets_roll_over locks them and checks again).
 DUE_BY_SHARD = """
 SELECT array_agg(id ORDER BY id) FROM wallets_wallet
 WHERE id >= %s AND id < %s AND status = 'active' AND billing_cycle_start < %s
@@ -42,23 +42,24 @@ GROUP BY {shard}
 """
 
 
-def wallets_roll_over(*, period: date, wallet_ids: list[int]) -> int:
-    """Apply `period`'s reset to the due wallets of `wallet_ids` (wallets of one shard: see
-    wallets.shards), in one statement and one transaction; returns how many. Wallets another
-    transaction has locked are skipped (that transaction catches its wallet up itself, or the job's
-    last pass does)."""
+def wallets_roll_over(*, period: date, low: int, high: int, wallet_ids: list[int] | None = None) -> int:
+    """Apply `period`'s reset to the due wallets with low <= user_id < high (of `wallet_ids` only, if
+    given: on Citus, the wallets of one shard), in one statement and one transaction; returns how
+    many. Wallets another transaction has locked are skipped (that transaction catches its wallet up
+    itself, or the job's last pass does)."""
     with transaction.atomic():
         use_job_timeouts()
-        (reset,) = fetch_row(ROLL_OVER, [wallet_ids, period, timezone.now()])
+        (reset,) = fetch_row(ROLL_OVER, [low, high, wallet_ids, period, timezone.now()])
         return reset
 
 
 def _roll_over_range(period: date, low: int, high: int) -> int:
-    """The reset of the due wallets with low <= id < high, a statement per shard."""
-    reset = 0
-    for (wallet_ids,) in fetch_rows(DUE_BY_SHARD.format(shard=shard_of("id")), [low, high, period]):
-        reset += wallets_roll_over(period=period, wallet_ids=wallet_ids)
-    return reset
+    """The reset of the due wallets with low <= id < high: one statement on plain PostgreSQL, one
+    per shard on Citus (which locks within one shard only)."""
+    if not distributed():
+        return wallets_roll_over(period=period, low=low, high=high)
+    shards = fetch_rows(DUE_BY_SHARD.format(shard=shard_of("id")), [low, high, period])
+    return sum(wallets_roll_over(period=period, low=low, high=high, wallet_ids=wallet_ids) for (wallet_ids,) in shards)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def reset_period(period: date, *, batch_size: int = BATCH_SIZE, workers: int | N
         for wallet_id in _due(period).filter(pk__lte=last).values_list("pk", flat=True):
             with transaction.atomic():
                 lock_wallet(wallet_id)  # waits for the request that holds it; then its own lock is no skip
-                skipped += wallets_roll_over(period=period, wallet_ids=[wallet_id])
+                skipped += wallets_roll_over(period=period, low=wallet_id, high=wallet_id + 1,
+                                             wallet_ids=[wallet_id])
         if on_batch and skipped:
             on_batch(skipped)
         done, batches = plan.done + skipped, plan.count + (1 if skipped else 0)

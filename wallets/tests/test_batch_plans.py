@@ -54,7 +54,7 @@ def wallets():
 
 def test_a_reset_batch_is_joined_by_hash(wallets):
     with time_machine.travel(datetime(2026, 2, 1, tzinfo=timezone.utc), tick=False), plans_run() as plans:
-        assert services.wallets_roll_over(period=date(2026, 2, 1), wallet_ids=wallets) == 40
+        assert services.wallets_roll_over(period=date(2026, 2, 1), low=min(wallets), high=max(wallets) + 1) == 40
     plan = plan_of(plans, "INSERT INTO transactions_ledgerallocation")
     assert "Hash Join" in plan
     assert "Nested Loop" not in plan

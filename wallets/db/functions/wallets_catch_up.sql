@@ -16,7 +16,7 @@ BEGIN
     SELECT status, billing_cycle_start, holds_due_at INTO w
     FROM wallets_wallet WHERE id = p_wallet FOR UPDATE;
     IF w.status = 'active' AND w.billing_cycle_start < p_period THEN
-        reset := wallets_roll_over(ARRAY[p_wallet], p_period, p_now) > 0;
+        reset := wallets_roll_over(p_wallet, p_wallet + 1, ARRAY[p_wallet], p_period, p_now) > 0;
     END IF;
     IF w.holds_due_at <= p_now THEN
         holds_released := wallets_holds_release_expired(p_wallet, p_now);

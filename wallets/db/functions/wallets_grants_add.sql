@@ -65,7 +65,8 @@ BEGIN
     events AS (
         INSERT INTO outbox_outboxevent (wallet_id, event_type, data, created_at)
         SELECT e.wallet_id, ev.event_type,
-               outbox_event_data(e.wallet_id, (SELECT u.username FROM auth_user u WHERE u.id = e.wallet_id), ev.data), p_now
+               outbox_event_data(e.wallet_id, (SELECT u.username FROM auth_user u WHERE u.id = e.wallet_id), ev.data),
+               p_now
         FROM entries e
         JOIN changed c ON c.wallet_id = e.wallet_id
         CROSS JOIN LATERAL (

@@ -50,7 +50,7 @@ BEGIN
         SELECT coalesce(bool_or(expires_at <= p_now), false) INTO past_expiry FROM back;
         IF past_expiry THEN
             IF w.status = 'active' AND w.billing_cycle_start < wallets_period_of(p_now) THEN
-                PERFORM wallets_roll_over(ARRAY[p_wallet], wallets_period_of(p_now), p_now);
+                PERFORM wallets_roll_over(p_wallet, p_wallet + 1, ARRAY[p_wallet], wallets_period_of(p_now), p_now);
             END IF;
             PERFORM wallets_grants_expire_due(p_wallet, p_now);
         END IF;

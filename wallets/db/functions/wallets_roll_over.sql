@@ -1,4 +1,5 @@
--- The monthly reset of the due wallets among `p_wallets` into `p_period`, in one statement:
+-- The monthly reset of the due wallets with p_low <= id < p_high (of `p_wallets` only, if given)
+-- into `p_period`, in one statement:
 -- monthly and rollover grants whose period has ended expire, except what the last month's grant
 -- rolls over (up to the package's cap) into a `rollover` grant ending with the new period, and the
 -- package's monthly grant is added. Ledger: one `expiry` row (the total expired) and one
@@ -11,15 +12,16 @@
 -- Locked wallets get nothing. Wallets another transaction has locked are skipped: that one
 -- settles its wallet itself, or the job's last pass does. Unique (wallet, key) indexes make a
 -- second, concurrent or repeated run write nothing twice. Returns how many wallets were reset.
--- Every statement names its wallets (`= ANY (p_wallets)`): given the wallets of one shard (the job
--- groups them so, wallets.shards), the statement touches that shard alone, which Citus needs to
--- lock them (it refuses FOR UPDATE across shards).
-CREATE OR REPLACE FUNCTION wallets_roll_over(p_wallets integer[], p_period date, p_now timestamptz)
+-- On Citus the statement must name its wallets (`p_wallets`: those of one shard, wallets.shards) to
+-- lock them: it refuses FOR UPDATE across shards, and a range of a hashed key spans them all. On
+-- plain PostgreSQL the job gives the range alone (NULL), read as one index range.
+CREATE OR REPLACE FUNCTION wallets_roll_over(p_low integer, p_high integer, p_wallets integer[], p_period date,
+                                             p_now timestamptz)
 RETURNS integer LANGUAGE plpgsql
 -- Every join is between sets of the batch's size, which the planner cannot estimate for
 -- data-modifying CTEs (it guesses a handful: a nested loop over thousands of rows is quadratic);
 -- JIT's compile time for a statement this size is longer than running it; each batch's range is
--- planned for its own wallets, as its own statement would be.
+-- planned for its own range (NULL wallets: the condition folds away), as its own statement would be.
 SET enable_nestloop = off SET jit = off SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
@@ -34,7 +36,7 @@ BEGIN
                p.rollover_cap, p.name AS package_name
         FROM wallets_wallet w
         JOIN pricing_package p ON p.id = w.package_id
-        WHERE w.id = ANY (p_wallets)
+        WHERE w.id >= p_low AND w.id < p_high AND (p_wallets IS NULL OR w.id = ANY (p_wallets))
           AND w.status = 'active'
           AND w.billing_cycle_start < p_period
         FOR UPDATE OF w SKIP LOCKED
@@ -44,7 +46,8 @@ BEGIN
                (g.source = 'monthly' AND g.expires_at = period_start) AS is_last_monthly
         FROM wallets_grant g
         JOIN due ON due.wallet_id = g.wallet_id
-        WHERE g.wallet_id = ANY (p_wallets)  -- the batch's wallets again: only their grants are read
+        WHERE g.wallet_id >= p_low AND g.wallet_id < p_high  -- the batch again: only its grants are read
+          AND (p_wallets IS NULL OR g.wallet_id = ANY (p_wallets))
           AND g.source IN ('monthly', 'rollover') AND g.remaining > 0 AND g.expires_at <= period_start
     ),
     calc AS (
@@ -72,7 +75,8 @@ BEGIN
         -- `remaining > 0` (true of every grant in old) lets the spending index find the batch's grants.
         UPDATE wallets_grant g SET remaining = 0, expired_at = p_now
         FROM old WHERE g.id = old.id AND g.wallet_id = old.wallet_id
-          AND g.wallet_id = ANY (p_wallets) AND g.remaining > 0
+          AND g.wallet_id >= p_low AND g.wallet_id < p_high
+          AND (p_wallets IS NULL OR g.wallet_id = ANY (p_wallets)) AND g.remaining > 0
     ),
     new_grants AS (
         INSERT INTO wallets_grant
@@ -143,7 +147,8 @@ BEGIN
         grants_due_at = LEAST(COALESCE(w.grants_due_at, next_start), next_start),
         updated_at = p_now
     FROM calc
-    WHERE w.id = calc.wallet_id AND w.id = ANY (p_wallets);
+    WHERE w.id = calc.wallet_id AND w.id >= p_low AND w.id < p_high
+      AND (p_wallets IS NULL OR w.id = ANY (p_wallets));
     GET DIAGNOSTICS reset = ROW_COUNT;
     RETURN reset;
 END

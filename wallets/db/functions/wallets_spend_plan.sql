@@ -6,11 +6,13 @@
 -- PL/pgSQL, called on its own rather than inside the caller's statement: on Citus a statement is
 -- sent whole to the shard's node, and there a function it calls that reads a distributed table
 -- would read the table's empty local shell instead of the shard (and Citus refuses SQL functions
--- that read distributed tables when they are called on their own).
+-- that read distributed tables when they are called on their own). It plans with its caller's
+-- settings (the reserve's: sequential scans and JIT off), set by no clause of its own: a clause
+-- would save and restore them on every call.
 CREATE OR REPLACE FUNCTION wallets_spend_plan(p_wallet integer, p_amount integer, p_now timestamptz,
                                               p_sources text[], p_grant_key text,
                                               OUT moves jsonb, OUT credits integer)
-LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_array(ordered.id, LEAST(ordered.remaining, p_amount - ordered.before),
                                                 ordered.source, ordered.cost_basis::text, ordered.currency)

@@ -15,8 +15,10 @@ BEGIN
             USING ERRCODE = 'CR001';
     END IF;
     UPDATE wallets_grant g SET remaining = g.remaining - m.credits
-    FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits FROM jsonb_array_elements(plan.moves) AS e) AS m
-    WHERE g.wallet_id = p_wallet AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(plan.moves) AS e))
+    FROM (SELECT (e->>0)::bigint AS grant_id, (e->>1)::integer AS credits
+          FROM jsonb_array_elements(plan.moves) AS e) AS m
+    WHERE g.wallet_id = p_wallet
+      AND g.id = ANY (ARRAY(SELECT (e->>0)::bigint FROM jsonb_array_elements(plan.moves) AS e))
       AND g.id = m.grant_id;
     RETURN plan.moves;
 END
